@@ -1,0 +1,64 @@
+/**
+ * The interface a backend implements. It is kept small: everything Winsock decides
+ * (validation, connect and implicit-bind emulation, limits, overlapped bookkeeping,
+ * error translation) happens in the core before a backend is called.
+ */
+import type { Completion } from "./operation.js";
+import type { Endpoint, IPFamily } from "./sockaddr.js";
+
+/** Socket options a backend applies for the core. */
+export type BackendOption = "broadcast" | "sndbuf" | "rcvbuf" | "ttl";
+
+/**
+ * What `send` returns, one of three named outcomes:
+ * - `completedNow(bytes)` (a number >= 0): the kernel took the datagram during the call;
+ *   the core completes the operation itself and the backend never calls `complete`;
+ * - {@link SEND_PENDING}: the backend will call `complete` exactly once, later;
+ * - `failedNow(code)` (a number <= -2): nothing was sent and nothing will complete.
+ */
+export type SendOutcome = number;
+
+/** The outcome of a send the backend will complete later. */
+export const SEND_PENDING = -1;
+
+/** The outcome of a send the kernel took during the call. */
+export function completedNow(bytes: number): SendOutcome {
+  return bytes;
+}
+
+/** The outcome of a send that failed at once with a Winsock code. */
+export function failedNow(code: number): SendOutcome {
+  return -code;
+}
+
+/** One socket of a backend. Every method returns a Winsock code (0: success), never throws. */
+export interface BackendSocket {
+  /** Binds to a local endpoint (the wildcard for the core's implicit bind). */
+  bind(local: Endpoint): number;
+  /** Associates a default peer, or dissolves it (`null`). The core passes the destination on every send anyway. */
+  connect(peer: Endpoint | null): number;
+  /**
+   * Sends `views` (already captured, exactly the bytes to send, `byteLength` in all) as
+   * one datagram to `to`. The views stay valid until the operation completes.
+   */
+  send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome;
+  /** Withdraws a pending send that has not reached the kernel; true if it was withdrawn (the core then completes it as aborted). */
+  cancel(completion: Completion): boolean;
+  /** The bound local endpoint, or null before a bind. */
+  localAddress(): Endpoint | null;
+  setOption(option: BackendOption, value: number): number;
+  /** The option's value as the OS reports it, or undefined where the backend cannot tell. */
+  getOption(option: BackendOption): number | undefined;
+  /**
+   * Closes the socket. Every pending send completes exactly once afterwards: with its
+   * real outcome if it reached the kernel, else with `WSA_OPERATION_ABORTED`.
+   */
+  close(): void;
+}
+
+/** A backend: a name and a way to open sockets. */
+export interface Backend {
+  readonly name: string;
+  /** Opens a UDP socket of the family, or returns a Winsock error code. */
+  open(family: IPFamily): BackendSocket | number;
+}

@@ -1,0 +1,57 @@
+/**
+ * Capturing the caller's buffers at the call, as Winsock captures the WSABUF array:
+ * the result is a new array of views of exactly the bytes to send (no copy of the
+ * payload), so changing the array or its WSABUFs afterwards changes nothing.
+ */
+import { WSAEFAULT } from "./constants.js";
+import { isU32 } from "./inet.js";
+
+/** `WSABUF`: `len` bytes of `buf` are sent. */
+export interface WSABUF {
+  len: number;
+  buf: Uint8Array;
+}
+
+/** The first `len` bytes of any view as a Uint8Array, or null if they are not there. */
+export function viewOf(buf: unknown, len: number): Uint8Array | null {
+  if (!ArrayBuffer.isView(buf) || len > buf.byteLength) return null;
+  if (buf instanceof Uint8Array) return len === buf.byteLength ? buf : buf.subarray(0, len);
+  return new Uint8Array(buf.buffer, buf.byteOffset, len);
+}
+
+/**
+ * Captures `count` WSABUFs of `lpBuffers`: the views, or `WSAEFAULT` for a missing
+ * array, a count beyond it, a malformed WSABUF, or a `len` beyond its buffer (also a
+ * detached one).
+ */
+export function captureWsabufs(lpBuffers: unknown, count: unknown): Uint8Array[] | number {
+  if (!Array.isArray(lpBuffers) || !isU32(count) || count > lpBuffers.length) return WSAEFAULT;
+  const views = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) {
+    const wsabuf = lpBuffers[i] as Partial<WSABUF> | null;
+    if (typeof wsabuf !== "object" || wsabuf === null) return WSAEFAULT;
+    const len = wsabuf.len;
+    if (!isU32(len)) return WSAEFAULT;
+    const view = viewOf(wsabuf.buf, len);
+    if (!view) return WSAEFAULT;
+    views[i] = view;
+  }
+  return views;
+}
+
+/** Captures whole buffers (the idiomatic API's spelling): the views, or `WSAEFAULT`. */
+export function captureViews(buffers: unknown): Uint8Array[] | number {
+  if (ArrayBuffer.isView(buffers)) {
+    const view = viewOf(buffers, buffers.byteLength);
+    return view ? [view] : WSAEFAULT;
+  }
+  if (!Array.isArray(buffers)) return WSAEFAULT;
+  const views = new Array<Uint8Array>(buffers.length);
+  for (let i = 0; i < buffers.length; i++) {
+    const b: unknown = buffers[i];
+    const view = ArrayBuffer.isView(b) ? viewOf(b, b.byteLength) : null;
+    if (!view) return WSAEFAULT;
+    views[i] = view;
+  }
+  return views;
+}

@@ -1,0 +1,121 @@
+/**
+ * Event objects (`WSAEVENT`, manual-reset, as `WSACreateEvent` makes them) and
+ * `WSAWaitForMultipleEvents`. Waits cannot block JavaScript: they are Promises.
+ */
+import { addAlertableWaiter, apcsRunnable, runApcs } from "./apc.js";
+import {
+  WSA_INFINITE,
+  WSA_INVALID_HANDLE,
+  WSA_INVALID_PARAMETER,
+  WSA_MAXIMUM_WAIT_EVENTS,
+  WSA_WAIT_EVENT_0,
+  WSA_WAIT_FAILED,
+  WSA_WAIT_IO_COMPLETION,
+  WSA_WAIT_TIMEOUT,
+} from "./constants.js";
+import { isU32 } from "./inet.js";
+import { setLastError } from "./last-error.js";
+
+/** A Winsock event object: what `WSACreateEvent()` returns. Opaque: use the WSA calls. */
+export class WSAEVENT {
+  /** @internal */ signalled = false;
+  /** @internal */ closed = false;
+  /** @internal */ readonly waiters = new Set<() => void>();
+}
+
+/** True for an event that was created and not closed. */
+export function isLiveEvent(e: unknown): e is WSAEVENT {
+  return e instanceof WSAEVENT && !e.closed;
+}
+
+/** Signals an event and wakes its waits (internal: no last-error changes). */
+export function signalEvent(e: WSAEVENT): void {
+  e.signalled = true;
+  for (const wake of [...e.waiters]) wake();
+}
+
+/** `WSACreateEvent()`: a new manual-reset event, not signalled. */
+export function WSACreateEvent(): WSAEVENT {
+  return new WSAEVENT();
+}
+
+function withEvent(e: unknown, action: (ev: WSAEVENT) => void): boolean {
+  if (!isLiveEvent(e)) {
+    setLastError(WSA_INVALID_HANDLE);
+    return false;
+  }
+  action(e);
+  return true;
+}
+
+/** `WSACloseEvent(hEvent)`: `true`, or `false` with `WSA_INVALID_HANDLE`. */
+export function WSACloseEvent(hEvent: unknown): boolean {
+  return withEvent(hEvent, (e) => {
+    e.closed = true;
+  });
+}
+
+/** `WSASetEvent(hEvent)`: `true`, or `false` with `WSA_INVALID_HANDLE`. */
+export function WSASetEvent(hEvent: unknown): boolean {
+  return withEvent(hEvent, signalEvent);
+}
+
+/** `WSAResetEvent(hEvent)`: `true`, or `false` with `WSA_INVALID_HANDLE`. */
+export function WSAResetEvent(hEvent: unknown): boolean {
+  return withEvent(hEvent, (e) => {
+    e.signalled = false;
+  });
+}
+
+function failed(code: number): Promise<number> {
+  setLastError(code);
+  return Promise.resolve(WSA_WAIT_FAILED);
+}
+
+/**
+ * `WSAWaitForMultipleEvents(cEvents, lphEvents, fWaitAll, dwTimeout, fAlertable)`: a
+ * Promise of `WSA_WAIT_EVENT_0 + i`, `WSA_WAIT_TIMEOUT`, `WSA_WAIT_IO_COMPLETION` (an
+ * alertable wait that ran completion routines) or `WSA_WAIT_FAILED` with the last error
+ * `WSA_INVALID_PARAMETER` or `WSA_INVALID_HANDLE`.
+ */
+export function WSAWaitForMultipleEvents(
+  cEvents: number,
+  lphEvents: readonly (WSAEVENT | null)[],
+  fWaitAll: boolean,
+  dwTimeout: number,
+  fAlertable: boolean,
+): Promise<number> {
+  if (!Number.isInteger(cEvents) || cEvents < 1 || cEvents > WSA_MAXIMUM_WAIT_EVENTS) return failed(WSA_INVALID_PARAMETER);
+  if (!Array.isArray(lphEvents) || lphEvents.length < cEvents || !isU32(dwTimeout)) return failed(WSA_INVALID_PARAMETER);
+  const events = lphEvents.slice(0, cEvents) as unknown[];
+  if (!events.every(isLiveEvent)) return failed(WSA_INVALID_HANDLE);
+  const live = events as WSAEVENT[];
+  const satisfied = (): number => {
+    if (fWaitAll) return live.every((e) => e.signalled) ? 0 : -1;
+    return live.findIndex((e) => e.signalled);
+  };
+  const now = satisfied();
+  if (now >= 0) return Promise.resolve(WSA_WAIT_EVENT_0 + now);
+  if (fAlertable && apcsRunnable()) {
+    runApcs();
+    return Promise.resolve(WSA_WAIT_IO_COMPLETION);
+  }
+  if (dwTimeout === 0) return Promise.resolve(WSA_WAIT_TIMEOUT);
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    let removeAlertable: (() => void) | undefined;
+    const finish = (value: number) => {
+      if (timer !== undefined) clearTimeout(timer);
+      removeAlertable?.();
+      for (const e of live) e.waiters.delete(onSignal);
+      resolve(value);
+    };
+    const onSignal = () => {
+      const i = satisfied();
+      if (i >= 0) finish(WSA_WAIT_EVENT_0 + i);
+    };
+    for (const e of live) e.waiters.add(onSignal);
+    if (fAlertable) removeAlertable = addAlertableWaiter(() => finish(WSA_WAIT_IO_COMPLETION));
+    if (dwTimeout !== WSA_INFINITE) timer = setTimeout(finish, dwTimeout, WSA_WAIT_TIMEOUT);
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * One send (later also receive) operation from start to its single completion, and the
+ * `WSAOVERLAPPED` structure that a caller watches it through.
+ */
+import { queueApc } from "./apc.js";
+import { STATUS_PENDING } from "./constants.js";
+import { isLiveEvent, signalEvent, type WSAEVENT } from "./events.js";
+
+/**
+ * `WSAOVERLAPPED`: `new WSAOVERLAPPED()` is zeroed. While an operation is in flight
+ * `Internal` is `STATUS_PENDING` (0x103); once it completes, `Internal` holds its Winsock
+ * error code (0 for success) and `InternalHigh` the bytes transferred.
+ */
+export class WSAOVERLAPPED {
+  Internal = 0;
+  InternalHigh = 0;
+  Offset = 0;
+  OffsetHigh = 0;
+  hEvent: WSAEVENT | null = null;
+}
+
+/** `HasOverlappedIoCompleted(lpOverlapped)`: false while the operation is in flight. */
+export function HasOverlappedIoCompleted(lpOverlapped: WSAOVERLAPPED): boolean {
+  return lpOverlapped?.Internal !== STATUS_PENDING;
+}
+
+/** `LPWSAOVERLAPPED_COMPLETION_ROUTINE`. */
+export type CompletionRoutine = (dwError: number, cbTransferred: number, lpOverlapped: WSAOVERLAPPED, dwFlags: number) => void;
+
+/** What a backend calls, exactly once, when an operation it accepted as pending ends. */
+export interface Completion {
+  /** `status` is a Winsock code (0: success); `cause` the OS or Node error, if any. */
+  complete(status: number, bytes: number, cause?: unknown): void;
+}
+
+/** Where an operation reports to when it ends (the owning socket's bookkeeping). */
+export interface OperationOwner {
+  operationEnded(op: Operation): void;
+}
+
+const operations = new WeakMap<WSAOVERLAPPED, Operation>();
+
+/** The operation last started with this overlapped structure, if any. */
+export function operationOf(ov: WSAOVERLAPPED): Operation | undefined {
+  return operations.get(ov);
+}
+
+/**
+ * An operation. It completes exactly once: later calls of `complete` are ignored, so
+ * a backend error path and a close can never report it twice.
+ */
+export class Operation implements Completion {
+  done = false;
+  status = 0;
+  bytes = 0;
+  cause: unknown = undefined;
+  owner: OperationOwner | null = null;
+  #waiters: Array<() => void> | null = null;
+  #before: [number, number] = [0, 0];
+
+  constructor(
+    readonly overlapped: WSAOVERLAPPED | null,
+    readonly routine: CompletionRoutine | null,
+    readonly onDone: ((op: Operation) => void) | null,
+  ) {
+    if (overlapped) {
+      operations.set(overlapped, this);
+      this.#before = [overlapped.Internal, overlapped.InternalHigh];
+      overlapped.Internal = STATUS_PENDING;
+      overlapped.InternalHigh = 0;
+      // As NtDeviceIoControlFile does, starting an operation resets its event.
+      if (!routine && isLiveEvent(overlapped.hEvent)) overlapped.hEvent.signalled = false;
+    }
+  }
+
+  complete(status: number, bytes: number, cause?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.status = status;
+    this.bytes = status === 0 ? bytes : 0;
+    this.cause = cause;
+    this.owner?.operationEnded(this);
+    const ov = this.overlapped;
+    if (ov) {
+      ov.Internal = status;
+      ov.InternalHigh = this.bytes;
+      const routine = this.routine;
+      if (routine) {
+        const n = this.bytes;
+        queueApc(() => routine(status, n, ov, 0));
+      } else if (isLiveEvent(ov.hEvent)) {
+        signalEvent(ov.hEvent);
+      }
+    }
+    this.onDone?.(this);
+    if (this.#waiters) for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Forgets an operation that failed before it started (no completion will come). */
+  abandon(): void {
+    this.done = true;
+    const ov = this.overlapped;
+    if (ov) {
+      operations.delete(ov);
+      [ov.Internal, ov.InternalHigh] = this.#before;
+    }
+  }
+
+  /** Resolves once the operation has completed. */
+  whenDone(): Promise<void> {
+    if (this.done) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiters ??= [];
+      this.#waiters.push(resolve);
+    });
+  }
+}

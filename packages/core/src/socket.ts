@@ -1,0 +1,169 @@
+/**
+ * A socket as the core keeps it: its backend socket, its Winsock state (bound,
+ * connected peer, shutdown, options) and its in-flight operations. The facade and the
+ * idiomatic API both drive sockets through this file, so each rule lives here once.
+ */
+import { type Backend, type BackendOption, type BackendSocket, SEND_PENDING } from "./backend.js";
+import {
+  DEFAULT_MAX_OUTSTANDING_SENDS,
+  MAX_UDP_PAYLOAD_IPV4,
+  MAX_UDP_PAYLOAD_IPV6,
+  MSG_DONTROUTE,
+  WSA_IO_PENDING,
+  WSA_OPERATION_ABORTED,
+  WSAEACCES,
+  WSAEADDRNOTAVAIL,
+  WSAEAFNOSUPPORT,
+  WSAEDESTADDRREQ,
+  WSAEINVAL,
+  WSAEMSGSIZE,
+  WSAEOPNOTSUPP,
+  WSAESHUTDOWN,
+  WSAEWOULDBLOCK,
+} from "./constants.js";
+import { isU32 } from "./inet.js";
+import type { Operation, OperationOwner } from "./operation.js";
+import { type Endpoint, type IPFamily, isBroadcast, isWildcard, wildcard } from "./sockaddr.js";
+
+/** The flags a send accepts on a datagram socket. */
+const SEND_FLAGS = MSG_DONTROUTE;
+
+/** The result of {@link SocketEntry.startSend} besides an error code: completed at once. */
+export const STARTED_COMPLETED = 0;
+/** The result of {@link SocketEntry.startSend}: pending, the operation completes later. */
+export const STARTED_PENDING = WSA_IO_PENDING;
+
+/** A core socket. */
+export class SocketEntry implements OperationOwner {
+  bound = false;
+  peer: Endpoint | null = null;
+  sendShutdown = false;
+  receiveShutdown = false;
+  closed = false;
+  broadcast = false;
+  maxOutstanding = DEFAULT_MAX_OUTSTANDING_SENDS;
+  /** Overlapped operations started and not yet completed. */
+  outstanding = 0;
+  readonly maxMessageSize: number;
+  readonly #options = new Map<BackendOption, number>();
+
+  constructor(
+    readonly backend: Backend,
+    readonly native: BackendSocket,
+    readonly family: IPFamily,
+    readonly overlappedCapable: boolean,
+  ) {
+    this.maxMessageSize = family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6;
+  }
+
+  /** Binds to `local`; a socket binds once. */
+  bind(local: Endpoint): number {
+    if (this.bound) return WSAEINVAL;
+    if (local.family !== this.family) return WSAEAFNOSUPPORT;
+    const rc = this.native.bind(local);
+    if (rc === 0) this.bound = true;
+    return rc;
+  }
+
+  /** Winsock's implicit bind: the wildcard address and a port the system picks. */
+  bindImplicitly(): number {
+    return this.bound ? 0 : this.bind(wildcard(this.family));
+  }
+
+  /** Checks a destination for this socket: family, wildcard, port 0, broadcast. */
+  checkDestination(to: Endpoint): number {
+    if (to.family !== this.family) return WSAEAFNOSUPPORT;
+    if (isWildcard(to) || to.port === 0) return WSAEADDRNOTAVAIL;
+    if (isBroadcast(to) && !this.broadcast) return WSAEACCES;
+    return 0;
+  }
+
+  /** `connect` on a datagram socket: sets (or with `null`, dissolves) the default peer. */
+  connect(peer: Endpoint | null): number {
+    if (peer) {
+      const rc = this.checkDestination(peer);
+      if (rc !== 0) return rc;
+    }
+    const bound = this.bindImplicitly();
+    if (bound !== 0) return bound;
+    const rc = this.native.connect(peer);
+    if (rc === 0) this.peer = peer;
+    return rc;
+  }
+
+  /** Sets an option on the socket and remembers it. */
+  setOption(option: BackendOption, value: number): number {
+    const rc = this.native.setOption(option, value);
+    if (rc === 0) {
+      this.#options.set(option, value);
+      if (option === "broadcast") this.broadcast = value !== 0;
+    }
+    return rc;
+  }
+
+  /** An option's value: what the OS reports, else what was set, else undefined. */
+  getOption(option: BackendOption): number | undefined {
+    return this.native.getOption(option) ?? this.#options.get(option);
+  }
+
+  /**
+   * Starts a send of one datagram: every check Winsock makes before anything is sent,
+   * the implicit bind, then the backend. Returns {@link STARTED_COMPLETED} (the operation
+   * has completed), {@link STARTED_PENDING} (it completes later) or a Winsock error code
+   * (nothing was sent and the operation is abandoned).
+   */
+  startSend(views: readonly Uint8Array[], to: Endpoint | null, flags: number, op: Operation): number {
+    const rc = this.#checkSend(to, flags);
+    if (rc !== 0) return rc;
+    let total = 0;
+    for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).byteLength;
+    if (total > this.maxMessageSize) return WSAEMSGSIZE;
+    if (op.overlapped && this.outstanding >= this.maxOutstanding) return WSAEWOULDBLOCK;
+    const bound = this.bindImplicitly();
+    if (bound !== 0) return bound;
+    op.owner = this;
+    this.outstanding++;
+    const outcome = this.native.send(views, total, to ?? (this.peer as Endpoint), flags, op);
+    if (outcome === SEND_PENDING) return STARTED_PENDING;
+    if (outcome >= 0) {
+      op.complete(0, outcome);
+      return STARTED_COMPLETED;
+    }
+    this.outstanding--;
+    op.owner = null;
+    return -outcome;
+  }
+
+  #checkSend(to: Endpoint | null, flags: number): number {
+    if (!isU32(flags)) return WSAEINVAL;
+    if ((flags & ~SEND_FLAGS) !== 0) return WSAEOPNOTSUPP;
+    if (this.sendShutdown) return WSAESHUTDOWN;
+    if (to) return this.checkDestination(to);
+    return this.peer ? 0 : WSAEDESTADDRREQ;
+  }
+
+  operationEnded(_op: Operation): void {
+    this.outstanding--;
+  }
+
+  /** Withdraws a pending send if the backend still can; it then completes as aborted. */
+  cancel(op: Operation): boolean {
+    if (op.done || !this.native.cancel(op)) return false;
+    op.complete(WSA_OPERATION_ABORTED, 0);
+    return true;
+  }
+
+  /** Closes the socket; the backend completes every pending operation exactly once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+  }
+}
+
+/** Opens a core socket on `backend`, or returns a Winsock error code. */
+export function openSocket(backend: Backend, family: IPFamily, overlappedCapable: boolean): SocketEntry | number {
+  const native = backend.open(family);
+  if (typeof native === "number") return native;
+  return new SocketEntry(backend, native, family, overlappedCapable);
+}

@@ -1,0 +1,530 @@
+/**
+ * The Winsock calls of CONTRACT.md over core sockets. Each call validates its
+ * arguments, returns the Winsock return value and sets the last error as Winsock does.
+ * No call throws: an argument that breaks a call in an unforeseen way (a getter that
+ * throws, a detached buffer) becomes `SOCKET_ERROR` with `WSAEFAULT`.
+ */
+
+import type { BackendOption } from "./backend.js";
+import { captureWsabufs, type WSABUF } from "./buffers.js";
+import {
+  INVALID_SOCKET,
+  IP_TTL,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_UDP,
+  IPV6_UNICAST_HOPS,
+  SD_BOTH,
+  SD_RECEIVE,
+  SD_SEND,
+  SO_BROADCAST,
+  SO_MAX_MSG_SIZE,
+  SO_MAX_OUTSTANDING_SENDS,
+  SO_RCVBUF,
+  SO_SNDBUF,
+  SO_TYPE,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+  SOCKET_ERROR,
+  SOL_SOCKET,
+  WSA_FLAG_OVERLAPPED,
+  WSA_IO_INCOMPLETE,
+  WSA_IO_PENDING,
+  WSAEAFNOSUPPORT,
+  WSAEFAULT,
+  WSAEINVAL,
+  WSAENOPROTOOPT,
+  WSAENOTCONN,
+  WSAEPROTONOSUPPORT,
+  WSAESOCKTNOSUPPORT,
+  WSANOTINITIALISED,
+} from "./constants.js";
+import { isU32 } from "./inet.js";
+import { setLastError } from "./last-error.js";
+import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
+import { type Endpoint, ipFamilyOf, isWildcard, readSockaddr, type SOCKADDR, sockaddrSize, writeSockaddr } from "./sockaddr.js";
+import { openSocket, type SocketEntry, STARTED_COMPLETED, STARTED_PENDING } from "./socket.js";
+import { currentBackend, isStarted, lookupSocket, registerSocket, unregisterSocket } from "./startup.js";
+
+/** `LPDWORD`/`LPINT`: an out-parameter. */
+export interface Ref {
+  value: number;
+}
+
+/** Either a socket, or the error code that stops the call. */
+type Found = SocketEntry | number;
+
+function fail(code: number): number {
+  setLastError(code);
+  return SOCKET_ERROR;
+}
+
+function failLater(code: number): Promise<number> {
+  setLastError(code);
+  return Promise.resolve(SOCKET_ERROR);
+}
+
+function isRef(value: unknown): value is Ref {
+  return typeof value === "object" && value !== null;
+}
+
+/** Runs a call; an unforeseen exception from a hostile argument becomes `WSAEFAULT`. */
+function guarded<T>(call: () => T, onThrow: () => T): T {
+  try {
+    return call();
+  } catch {
+    return onThrow();
+  }
+}
+
+const socketError = () => fail(WSAEFAULT);
+
+// ---------------------------------------------------------------------------------
+// Sockets
+
+/**
+ * `WSASocket(af, type, protocol, lpProtocolInfo, g, dwFlags)`: a UDP socket
+ * (`AF_INET` or `AF_INET6`, `SOCK_DGRAM`, protocol 0 or `IPPROTO_UDP`), or
+ * `INVALID_SOCKET`. Overlapped I/O needs `WSA_FLAG_OVERLAPPED`.
+ */
+export function WSASocket(
+  af: number,
+  type: number,
+  protocol: number,
+  lpProtocolInfo: unknown,
+  g: number,
+  dwFlags: number,
+): number {
+  return guarded(
+    () => {
+      const backend = currentBackend();
+      if (!isStarted() || !backend) return invalid(WSANOTINITIALISED);
+      const family = ipFamilyOf(af);
+      if (family === 0) return invalid(WSAEAFNOSUPPORT);
+      if (type === SOCK_STREAM || type !== SOCK_DGRAM) return invalid(WSAESOCKTNOSUPPORT);
+      if (protocol !== 0 && protocol !== IPPROTO_UDP) return invalid(WSAEPROTONOSUPPORT);
+      if ((lpProtocolInfo !== null && lpProtocolInfo !== undefined) || (g !== 0 && g !== undefined)) return invalid(WSAEINVAL);
+      const flags = dwFlags ?? 0;
+      if (!isU32(flags)) return invalid(WSAEINVAL);
+      const entry = openSocket(backend, family, (flags & WSA_FLAG_OVERLAPPED) !== 0);
+      if (typeof entry === "number") return invalid(entry);
+      setLastError(0);
+      return registerSocket(entry);
+    },
+    () => invalid(WSAEFAULT),
+  );
+}
+
+function invalid(code: number): number {
+  setLastError(code);
+  return INVALID_SOCKET;
+}
+
+/** `WSASocketW`: as {@link WSASocket}. */
+export const WSASocketW: typeof WSASocket = WSASocket;
+/** `WSASocketA`: as {@link WSASocket}. */
+export const WSASocketA: typeof WSASocket = WSASocket;
+
+/** `socket(af, type, protocol)`: an overlapped-capable socket, as on Windows. */
+export function socket(af: number, type: number, protocol: number): number {
+  return WSASocket(af, type, protocol, null, 0, WSA_FLAG_OVERLAPPED);
+}
+
+/** `closesocket(s)`: 0 or `SOCKET_ERROR`. Pending operations complete once each, sent or `WSA_OPERATION_ABORTED`. */
+export function closesocket(s: number): number {
+  return guarded(() => {
+    const entry = lookupSocket(s);
+    if (typeof entry === "number") return fail(entry);
+    unregisterSocket(s);
+    entry.close();
+    setLastError(0);
+    return 0;
+  }, socketError);
+}
+
+function withSocket(s: unknown, call: (entry: SocketEntry) => number): number {
+  return guarded(() => {
+    const entry: Found = lookupSocket(s);
+    if (typeof entry === "number") return fail(entry);
+    const rc = call(entry);
+    if (rc !== 0) return fail(rc);
+    setLastError(0);
+    return 0;
+  }, socketError);
+}
+
+function readAddressFor(entry: SocketEntry, name: unknown, namelen: unknown): Endpoint | number {
+  const ep = readSockaddr(name, namelen);
+  if (typeof ep === "number") return ep;
+  return ep.family === entry.family ? ep : WSAEAFNOSUPPORT;
+}
+
+/** `bind(s, name, namelen)`: 0 or `SOCKET_ERROR` (`WSAEINVAL` when already bound, `WSAEADDRINUSE`, ...). */
+export function bind(s: number, name: SOCKADDR, namelen: number): number {
+  return withSocket(s, (entry) => {
+    const local = readAddressFor(entry, name, namelen);
+    return typeof local === "number" ? local : entry.bind(local);
+  });
+}
+
+/**
+ * `connect(s, name, namelen)` on a datagram socket: sets the default peer (binding
+ * implicitly first); the all-zero address dissolves it.
+ */
+export function connect(s: number, name: SOCKADDR, namelen: number): number {
+  return withSocket(s, (entry) => {
+    const peer = readAddressFor(entry, name, namelen);
+    if (typeof peer === "number") return peer;
+    if (isWildcard(peer) && peer.port === 0) return entry.connect(null);
+    return entry.connect(peer);
+  });
+}
+
+function writeName(ep: Endpoint | null, name: unknown, namelen: unknown, ifNone: number): number {
+  if (!ep) return ifNone;
+  if (!isRef(name) || !isRef(namelen) || !Number.isInteger(namelen.value)) return WSAEFAULT;
+  if (namelen.value < sockaddrSize(ep.family)) return WSAEFAULT;
+  namelen.value = writeSockaddr(name as unknown as Record<string, unknown>, ep);
+  return 0;
+}
+
+/** `getsockname(s, name, namelenRef)`: fills `name` and `namelenRef.value`; `WSAEINVAL` before a bind. */
+export function getsockname(s: number, name: object, namelen: Ref): number {
+  return withSocket(s, (entry) => writeName(entry.bound ? entry.native.localAddress() : null, name, namelen, WSAEINVAL));
+}
+
+/** `getpeername(s, name, namelenRef)`: the connected peer; `WSAENOTCONN` without one. */
+export function getpeername(s: number, name: object, namelen: Ref): number {
+  return withSocket(s, (entry) => writeName(entry.peer, name, namelen, WSAENOTCONN));
+}
+
+/** `shutdown(s, how)`: `SD_RECEIVE`, `SD_SEND` or `SD_BOTH`. */
+export function shutdown(s: number, how: number): number {
+  return withSocket(s, (entry) => {
+    if (how !== SD_RECEIVE && how !== SD_SEND && how !== SD_BOTH) return WSAEINVAL;
+    if (how !== SD_RECEIVE) entry.sendShutdown = true;
+    if (how !== SD_SEND) entry.receiveShutdown = true;
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// Options
+
+const BACKEND_OPTIONS: ReadonlyMap<string, BackendOption> = new Map([
+  [`${SOL_SOCKET}:${SO_BROADCAST}`, "broadcast"],
+  [`${SOL_SOCKET}:${SO_SNDBUF}`, "sndbuf"],
+  [`${SOL_SOCKET}:${SO_RCVBUF}`, "rcvbuf"],
+  [`${IPPROTO_IP}:${IP_TTL}`, "ttl"],
+  [`${IPPROTO_IPV6}:${IPV6_UNICAST_HOPS}`, "ttl"],
+]);
+
+function optionOf(entry: SocketEntry, level: number, optname: number): BackendOption | number {
+  if (level !== SOL_SOCKET && level !== IPPROTO_IP && level !== IPPROTO_IPV6) return WSAEINVAL;
+  if ((level === IPPROTO_IP && entry.family !== 4) || (level === IPPROTO_IPV6 && entry.family !== 6)) return WSAEINVAL;
+  return BACKEND_OPTIONS.get(`${level}:${optname}`) ?? WSAENOPROTOOPT;
+}
+
+/** Reads an option value given as a number or as little-endian bytes (`optlen` of them). */
+function readOptval(optval: unknown, optlen: unknown): number | null {
+  if (typeof optval === "number" || typeof optval === "boolean") return Number(optval) >>> 0;
+  if (!(optval instanceof Uint8Array) || !Number.isInteger(optlen)) return null;
+  const n = Math.min(optlen as number, optval.byteLength, 4);
+  if (n < 1) return null;
+  let v = 0;
+  for (let i = n - 1; i >= 0; i--) v = v * 256 + (optval[i] as number);
+  return v;
+}
+
+/**
+ * `setsockopt(s, level, optname, optval, optlen)`: `SO_BROADCAST`, `SO_SNDBUF`,
+ * `SO_RCVBUF`, `IP_TTL`/`IPV6_UNICAST_HOPS`, and this library's
+ * `SO_MAX_OUTSTANDING_SENDS`; `optval` a number or bytes.
+ */
+export function setsockopt(s: number, level: number, optname: number, optval: number | Uint8Array, optlen: number): number {
+  return withSocket(s, (entry) => {
+    const value = readOptval(optval, optlen);
+    if (value === null) return WSAEFAULT;
+    if (level === SOL_SOCKET && optname === SO_MAX_OUTSTANDING_SENDS) {
+      if (value < 1) return WSAEINVAL;
+      entry.maxOutstanding = value;
+      return 0;
+    }
+    const option = optionOf(entry, level, optname);
+    return typeof option === "number" ? option : entry.setOption(option, value);
+  });
+}
+
+/**
+ * `getsockopt(s, level, optname, optvalRef, optlenRef)`: `SO_MAX_MSG_SIZE` (65507 for
+ * IPv4, 65527 for IPv6), `SO_BROADCAST`, `SO_TYPE`, `SO_SNDBUF`, `SO_RCVBUF`, `IP_TTL`,
+ * `SO_MAX_OUTSTANDING_SENDS`. `optvalRef` is a `{ value }` or a byte array.
+ */
+export function getsockopt(s: number, level: number, optname: number, optval: Ref | Uint8Array, optlen: Ref): number {
+  return withSocket(s, (entry) => {
+    if (!isRef(optlen) || !Number.isInteger(optlen.value) || optlen.value < 4) return WSAEFAULT;
+    let value: number | undefined;
+    if (level === SOL_SOCKET && optname === SO_MAX_MSG_SIZE) value = entry.maxMessageSize;
+    else if (level === SOL_SOCKET && optname === SO_TYPE) value = SOCK_DGRAM;
+    else if (level === SOL_SOCKET && optname === SO_MAX_OUTSTANDING_SENDS) value = entry.maxOutstanding;
+    else {
+      const option = optionOf(entry, level, optname);
+      if (typeof option === "number") return option;
+      value = option === "broadcast" ? Number(entry.broadcast) : entry.getOption(option);
+      if (value === undefined) return WSAENOPROTOOPT;
+    }
+    if (optval instanceof Uint8Array) {
+      if (optval.byteLength < 4) return WSAEFAULT;
+      new DataView(optval.buffer, optval.byteOffset, 4).setUint32(0, value >>> 0, true);
+    } else if (isRef(optval)) {
+      optval.value = value;
+    } else {
+      return WSAEFAULT;
+    }
+    optlen.value = 4;
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// Sending
+
+/** Checks shared by every send call; the socket, captured views and destination, or an error. */
+function prepareSend(
+  s: unknown,
+  lpBuffers: unknown,
+  dwBufferCount: unknown,
+  lpTo: unknown,
+  iTolen: unknown,
+): { entry: SocketEntry; views: Uint8Array[]; to: Endpoint | null } | number {
+  const entry = lookupSocket(s);
+  if (typeof entry === "number") return entry;
+  const views = captureWsabufs(lpBuffers, dwBufferCount);
+  if (typeof views === "number") return views;
+  let to: Endpoint | null = null;
+  if (lpTo !== null && lpTo !== undefined) {
+    const ep = readSockaddr(lpTo, iTolen);
+    if (typeof ep === "number") return ep;
+    to = ep;
+  }
+  return { entry, views, to };
+}
+
+function isOverlappedCall(lpOverlapped: unknown, lpCompletionRoutine: unknown): boolean {
+  return (
+    (lpOverlapped !== null && lpOverlapped !== undefined) || (lpCompletionRoutine !== null && lpCompletionRoutine !== undefined)
+  );
+}
+
+/** The blocking form: a Promise of 0 or `SOCKET_ERROR`; `bytesRef` filled on success. */
+function sendBlocking(
+  entry: SocketEntry,
+  views: Uint8Array[],
+  to: Endpoint | null,
+  flags: number,
+  bytesRef: Ref,
+): Promise<number> {
+  let settle!: (rc: number) => void;
+  const promise = new Promise<number>((resolve) => {
+    settle = resolve;
+  });
+  const op = new Operation(null, null, (done) => {
+    if (done.status === 0) {
+      bytesRef.value = done.bytes;
+      setLastError(0);
+      settle(0);
+    } else {
+      setLastError(done.status);
+      settle(SOCKET_ERROR);
+    }
+  });
+  const rc = entry.startSend(views, to, flags, op);
+  if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
+    op.abandon();
+    return failLater(rc);
+  }
+  return promise;
+}
+
+/** The overlapped form: 0 (completed at once) or `SOCKET_ERROR` (`WSA_IO_PENDING` or an error). */
+function sendOverlapped(
+  entry: SocketEntry,
+  views: Uint8Array[],
+  to: Endpoint | null,
+  flags: number,
+  bytesRef: unknown,
+  lpOverlapped: unknown,
+  lpCompletionRoutine: unknown,
+): number {
+  const routine = lpCompletionRoutine ?? null;
+  if (routine !== null && typeof routine !== "function") return fail(WSAEFAULT);
+  // A routine without an overlapped structure has nothing to report through.
+  if (!(lpOverlapped instanceof WSAOVERLAPPED)) return fail(WSAEFAULT);
+  if (!entry.overlappedCapable) return fail(WSAEINVAL);
+  const previous = operationOf(lpOverlapped);
+  if (previous && !previous.done) return fail(WSAEINVAL);
+  const op = new Operation(lpOverlapped, routine as CompletionRoutine | null, null);
+  const rc = entry.startSend(views, to, flags, op);
+  if (rc === STARTED_COMPLETED) {
+    if (isRef(bytesRef)) bytesRef.value = op.bytes;
+    setLastError(0);
+    return 0;
+  }
+  if (rc === STARTED_PENDING) return fail(WSA_IO_PENDING);
+  op.abandon();
+  return fail(rc);
+}
+
+/**
+ * `WSASendTo(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen,
+ * lpOverlapped, lpCompletionRoutine)`: gathers `dwBufferCount` WSABUFs into one datagram
+ * to `lpTo` (or the connected peer). Overlapped (either of the last two given): 0 or
+ * `SOCKET_ERROR` synchronously; otherwise a Promise of 0 or `SOCKET_ERROR`.
+ */
+export function WSASendTo(
+  s: number,
+  lpBuffers: readonly WSABUF[],
+  dwBufferCount: number,
+  lpNumberOfBytesSent: Ref | null,
+  dwFlags: number,
+  lpTo: SOCKADDR | null,
+  iTolen: number,
+  lpOverlapped: WSAOVERLAPPED | null,
+  lpCompletionRoutine: CompletionRoutine | null,
+): number | Promise<number> {
+  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
+  return guarded(
+    () =>
+      sendCall(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped, lpCompletionRoutine, false),
+    () => (overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT)),
+  );
+}
+
+function sendCall(
+  s: unknown,
+  lpBuffers: unknown,
+  dwBufferCount: unknown,
+  bytesRef: unknown,
+  dwFlags: unknown,
+  lpTo: unknown,
+  iTolen: unknown,
+  lpOverlapped: unknown,
+  lpCompletionRoutine: unknown,
+  connectedOnly: boolean,
+): number | Promise<number> {
+  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
+  const ready = prepareSend(s, lpBuffers, dwBufferCount, lpTo, iTolen);
+  let code = typeof ready === "number" ? ready : 0;
+  if (code === 0 && bytesRef !== null && bytesRef !== undefined && !isRef(bytesRef)) code = WSAEFAULT;
+  if (code === 0 && !overlapped && !isRef(bytesRef)) code = WSAEFAULT;
+  if (code === 0 && connectedOnly && !(ready as { entry: SocketEntry }).entry.peer) code = WSAENOTCONN;
+  if (code !== 0 || typeof ready === "number") return overlapped ? fail(code) : failLater(code);
+  const { entry, views, to } = ready;
+  const flags = dwFlags as number;
+  return overlapped
+    ? sendOverlapped(entry, views, to, flags, bytesRef, lpOverlapped, lpCompletionRoutine)
+    : sendBlocking(entry, views, to, flags, bytesRef as Ref);
+}
+
+/**
+ * `WSASend(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpOverlapped,
+ * lpCompletionRoutine)`: as `WSASendTo` to the connected peer; `WSAENOTCONN` on an
+ * unconnected socket, as Windows' `send` does.
+ */
+export function WSASend(
+  s: number,
+  lpBuffers: readonly WSABUF[],
+  dwBufferCount: number,
+  lpNumberOfBytesSent: Ref | null,
+  dwFlags: number,
+  lpOverlapped: WSAOVERLAPPED | null,
+  lpCompletionRoutine: CompletionRoutine | null,
+): number | Promise<number> {
+  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
+  return guarded(
+    () => sendCall(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, null, 0, lpOverlapped, lpCompletionRoutine, true),
+    () => (overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT)),
+  );
+}
+
+/** `sendto(s, buf, len, flags, to, tolen)`: a Promise of the bytes sent or `SOCKET_ERROR`. */
+export function sendto(
+  s: number,
+  buf: Uint8Array,
+  len: number,
+  flags: number,
+  to: SOCKADDR | null,
+  tolen: number,
+): Promise<number> {
+  return guarded(
+    () => {
+      const bytes: Ref = { value: 0 };
+      const rc = sendCall(s, [{ len, buf }], 1, bytes, flags, to, tolen, null, null, false) as Promise<number>;
+      return rc.then((r) => (r === 0 ? bytes.value : r));
+    },
+    () => failLater(WSAEFAULT),
+  );
+}
+
+/** `send(s, buf, len, flags)`: `sendto` to the connected peer; `WSAENOTCONN` without one. */
+export function send(s: number, buf: Uint8Array, len: number, flags: number): Promise<number> {
+  return guarded(
+    () => {
+      const bytes: Ref = { value: 0 };
+      const rc = sendCall(s, [{ len, buf }], 1, bytes, flags, null, 0, null, null, true) as Promise<number>;
+      return rc.then((r) => (r === 0 ? bytes.value : r));
+    },
+    () => failLater(WSAEFAULT),
+  );
+}
+
+// ---------------------------------------------------------------------------------
+// Results
+
+function overlappedResult(ov: WSAOVERLAPPED, lpcbTransfer: Ref, lpdwFlags: Ref): boolean {
+  lpcbTransfer.value = ov.InternalHigh;
+  lpdwFlags.value = 0;
+  setLastError(ov.Internal);
+  return ov.Internal === 0;
+}
+
+/**
+ * `WSAGetOverlappedResult(s, lpOverlapped, lpcbTransfer, fWait, lpdwFlags)`. With
+ * `fWait` false: `true`/`false` at once (`WSA_IO_INCOMPLETE` while pending); with `fWait`
+ * true: a Promise of it, settled when the operation completes.
+ */
+export function WSAGetOverlappedResult(
+  s: number,
+  lpOverlapped: WSAOVERLAPPED,
+  lpcbTransfer: Ref,
+  fWait: boolean,
+  lpdwFlags: Ref,
+): boolean | Promise<boolean> {
+  const result = guarded(
+    (): boolean | Promise<boolean> => {
+      const entry = lookupSocket(s);
+      const code =
+        typeof entry === "number"
+          ? entry
+          : !(lpOverlapped instanceof WSAOVERLAPPED) || !isRef(lpcbTransfer) || !isRef(lpdwFlags)
+            ? WSAEFAULT
+            : 0;
+      if (code !== 0) {
+        setLastError(code);
+        return false;
+      }
+      const op = operationOf(lpOverlapped);
+      if (!op || op.done) return overlappedResult(lpOverlapped, lpcbTransfer, lpdwFlags);
+      if (!fWait) {
+        setLastError(WSA_IO_INCOMPLETE);
+        return false;
+      }
+      return op.whenDone().then(() => overlappedResult(lpOverlapped, lpcbTransfer, lpdwFlags));
+    },
+    () => {
+      setLastError(WSAEFAULT);
+      return false;
+    },
+  );
+  return fWait && typeof result === "boolean" ? Promise.resolve(result) : result;
+}

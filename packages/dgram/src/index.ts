@@ -1,0 +1,209 @@
+/**
+ * @wsasendto/dgram: the backend over `node:dgram`, on any operating system.
+ *
+ * Two things make `dgram` fit Winsock's synchronous calls. The core only ever hands
+ * it literal IP addresses, so the socket's `lookup` answers at once and `bind` and
+ * `send` run to the kernel inside the call (no DNS hop per send). And sends beyond a
+ * small in-flight window wait in a queue of the backend's own, where they can still
+ * be withdrawn (an `AbortSignal`, `closesocket`) before they reach the kernel.
+ */
+import dgram from "node:dgram";
+import { isIP } from "node:net";
+import {
+  type Backend,
+  type BackendOption,
+  type BackendSocket,
+  type Completion,
+  Deque,
+  type Endpoint,
+  failedNow,
+  type IPFamily,
+  parseEndpoint,
+  SEND_PENDING,
+  type SendOutcome,
+  WSA_OPERATION_ABORTED,
+  WSAENETDOWN,
+  wsaFromOsError,
+} from "@wsasendto/core";
+
+/** Sends handed to `dgram` and not yet called back, at most; the rest wait in the backlog. */
+export const DGRAM_IN_FLIGHT = 64;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/** Answers literal addresses at once (the core resolves nothing else). */
+function literalLookup(hostname: string, options: unknown, callback?: LookupCallback): void {
+  const cb = (typeof options === "function" ? options : callback) as LookupCallback;
+  const family = isIP(hostname);
+  if (family === 0) {
+    const err: NodeJS.ErrnoException = new Error(`not an IP literal: ${hostname}`);
+    err.code = "EADDRNOTAVAIL";
+    cb(err, "", 0);
+    return;
+  }
+  cb(null, hostname, family);
+}
+
+interface Queued {
+  readonly views: readonly Uint8Array[];
+  readonly byteLength: number;
+  readonly to: Endpoint;
+  readonly completion: Completion;
+}
+
+class DgramSocket implements BackendSocket {
+  readonly #socket: dgram.Socket;
+  #bound = false;
+  #closed = false;
+  #error: unknown = null;
+  #inFlight = 0;
+  readonly #backlog = new Deque<Queued>();
+  readonly #deferred = new Map<BackendOption, number>();
+
+  constructor(family: IPFamily) {
+    this.#socket = dgram.createSocket({
+      type: family === 4 ? "udp4" : "udp6",
+      // Windows' AF_INET6 sockets are IPv6-only unless told otherwise.
+      ipv6Only: family === 6,
+      lookup: literalLookup as unknown as dgram.SocketOptions["lookup"],
+    });
+    // Errors of bind are emitted synchronously (the lookup is synchronous); sends report
+    // through their callbacks. Nothing else may crash the process.
+    this.#socket.on("error", (err) => {
+      this.#error = err;
+    });
+    // An idle socket does not keep Node alive; a send in flight does, through its request.
+    this.#socket.unref();
+  }
+
+  bind(local: Endpoint): number {
+    this.#error = null;
+    try {
+      this.#socket.bind({ address: local.address, port: local.port, exclusive: true });
+    } catch (err) {
+      return wsaFromOsError(err);
+    }
+    if (this.#error) return wsaFromOsError(this.#error);
+    this.#bound = true;
+    for (const [option, value] of this.#deferred) this.#apply(option, value);
+    this.#deferred.clear();
+    return 0;
+  }
+
+  connect(_peer: Endpoint | null): number {
+    // The core keeps the peer and names it on every send: dgram refuses an address on a
+    // connected socket, and lpTo must be able to override the peer.
+    return 0;
+  }
+
+  send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, _flags: number, completion: Completion): SendOutcome {
+    // MSG_DONTROUTE cannot reach the kernel through dgram; Winsock lets a provider ignore it.
+    if (this.#backlog.length === 0 && this.#inFlight < DGRAM_IN_FLIGHT) {
+      const rc = this.#submit(views, byteLength, to, completion);
+      return rc === 0 ? SEND_PENDING : failedNow(rc);
+    }
+    this.#backlog.push({ views, byteLength, to, completion });
+    return SEND_PENDING;
+  }
+
+  #submit(views: readonly Uint8Array[], byteLength: number, to: Endpoint, completion: Completion): number {
+    try {
+      this.#socket.send(views as Uint8Array[], to.port, to.address, (err) => {
+        this.#inFlight--;
+        if (err) completion.complete(wsaFromOsError(err, WSAENETDOWN), 0, err);
+        else completion.complete(0, byteLength);
+        this.#pump();
+      });
+    } catch (err) {
+      return wsaFromOsError(err, WSAENETDOWN);
+    }
+    this.#inFlight++;
+    return 0;
+  }
+
+  #pump(): void {
+    while (!this.#closed && this.#inFlight < DGRAM_IN_FLIGHT) {
+      const next = this.#backlog.shift();
+      if (!next) return;
+      const rc = this.#submit(next.views, next.byteLength, next.to, next.completion);
+      if (rc !== 0) next.completion.complete(rc, 0);
+    }
+  }
+
+  cancel(completion: Completion): boolean {
+    let found = false;
+    // Only the withdrawn send leaves the backlog; the others keep their order.
+    for (const queued of this.#backlog.drain()) {
+      if (queued.completion === completion) found = true;
+      else this.#backlog.push(queued);
+    }
+    return found;
+  }
+
+  localAddress(): Endpoint | null {
+    if (!this.#bound) return null;
+    try {
+      const { address, port } = this.#socket.address();
+      const ep = parseEndpoint(address, port);
+      return typeof ep === "number" ? null : ep;
+    } catch {
+      return null;
+    }
+  }
+
+  setOption(option: BackendOption, value: number): number {
+    if (!this.#bound) {
+      // dgram applies options to a bound socket only; they are applied at the bind.
+      this.#deferred.set(option, value);
+      return 0;
+    }
+    return this.#apply(option, value);
+  }
+
+  #apply(option: BackendOption, value: number): number {
+    try {
+      if (option === "broadcast") this.#socket.setBroadcast(value !== 0);
+      else if (option === "sndbuf") this.#socket.setSendBufferSize(value);
+      else if (option === "rcvbuf") this.#socket.setRecvBufferSize(value);
+      else this.#socket.setTTL(value);
+      return 0;
+    } catch (err) {
+      return wsaFromOsError(err);
+    }
+  }
+
+  getOption(option: BackendOption): number | undefined {
+    if (!this.#bound) return this.#deferred.get(option);
+    try {
+      if (option === "sndbuf") return this.#socket.getSendBufferSize();
+      if (option === "rcvbuf") return this.#socket.getRecvBufferSize();
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Sends still in the backlog never reached the kernel: aborted, never sent. Sends
+    // handed to dgram complete through their callbacks: sent, or ECANCELED (aborted)
+    // when libuv drops them at close.
+    for (const queued of this.#backlog.drain()) queued.completion.complete(WSA_OPERATION_ABORTED, 0);
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed by dgram itself: nothing left to release.
+    }
+  }
+}
+
+/** The dgram backend. */
+export const dgramBackend: Backend = {
+  name: "dgram",
+  open(family: IPFamily): BackendSocket {
+    return new DgramSocket(family);
+  },
+};
+
+export default dgramBackend;

@@ -1,0 +1,36 @@
+/**
+ * Backend selection: `WSASENDTO_BACKEND` = `dgram` | `native` | `auto` (the default:
+ * native where its binary loads, else dgram). A backend asked for by name that cannot
+ * load makes `WSAStartup` return `WSASYSNOTREADY`, never silently another backend.
+ */
+import type { Backend } from "@wsasendto/core";
+import { dgramBackend } from "@wsasendto/dgram";
+
+/** The names a user can ask for. */
+export type BackendName = "dgram" | "native" | "auto";
+
+/** Each backend by name: the backend, or why it cannot be had on this machine. */
+const registry: Record<Exclude<BackendName, "auto">, () => Backend | string> = {
+  dgram: () => dgramBackend,
+  native: () => "the native backend (@wsasendto/native) is not part of this build yet",
+};
+
+let explained = false;
+
+/**
+ * The backend for a requested name, or a sentence saying why it cannot be had. `auto`
+ * prefers native and falls back to dgram, saying why once (with `NODE_DEBUG=wsasendto`).
+ */
+export function selectBackend(requested: string): Backend | string {
+  if (requested === "auto") {
+    const native = registry.native();
+    if (typeof native !== "string") return native;
+    if (!explained && /\bwsasendto\b/.test(process.env.NODE_DEBUG ?? "")) {
+      explained = true;
+      process.emitWarning(`wsasendto: using the dgram backend: ${native}`);
+    }
+    return registry.dgram();
+  }
+  if (!Object.hasOwn(registry, requested)) return `unknown backend "${requested}" (expected dgram, native or auto)`;
+  return registry[requested as Exclude<BackendName, "auto">]();
+}
