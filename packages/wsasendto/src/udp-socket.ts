@@ -71,6 +71,8 @@ export interface OverlappedSend {
 /** A UDP socket of the idiomatic API. */
 export class UdpSocket {
   readonly #entry: SocketEntry;
+  /** Pending sends by signal: one abort listener per signal, however many sends share it. */
+  readonly #bySignal = new WeakMap<AbortSignal, Set<Operation>>();
 
   /** @internal Use {@link openUdpSocket}. */
   constructor(entry: SocketEntry) {
@@ -124,9 +126,8 @@ export class UdpSocket {
       reject = rej;
     });
     let synchronously = true;
-    let onAbort: (() => void) | undefined;
     const op = new Operation(null, null, (done) => {
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      if (signal) this.#bySignal.get(signal)?.delete(done);
       if (done.status === 0) resolve({ bytesSent: done.bytes, completedSynchronously: synchronously });
       else
         reject(
@@ -142,11 +143,26 @@ export class UdpSocket {
       op.abandon();
       throw new WSAError(rc, "sendTo");
     }
-    if (signal) {
-      onAbort = () => entry.cancel(op);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
+    if (signal) this.#watch(signal, op);
     return { completedSynchronously: false, result };
+  }
+
+  #watch(signal: AbortSignal, op: Operation): void {
+    let pending = this.#bySignal.get(signal);
+    if (!pending) {
+      const ops = new Set<Operation>();
+      pending = ops;
+      this.#bySignal.set(signal, ops);
+      signal.addEventListener(
+        "abort",
+        () => {
+          for (const waiting of [...ops]) this.#entry.cancel(waiting);
+          ops.clear();
+        },
+        { once: true },
+      );
+    }
+    pending.add(op);
   }
 
   /** Sets the default peer for {@link UdpSocket.send} (binding first if needed); `null` dissolves it. */
