@@ -31,6 +31,14 @@ export function failedNow(code: number): SendOutcome {
   return -code;
 }
 
+/** One datagram of a batch, as a backend receives it. */
+export interface BatchItem {
+  readonly views: readonly Uint8Array[];
+  readonly byteLength: number;
+  readonly to: Endpoint;
+  readonly completion: Completion;
+}
+
 /** One socket of a backend. Every method returns a Winsock code (0: success), never throws. */
 export interface BackendSocket {
   /** Binds to a local endpoint (the wildcard for the core's implicit bind). */
@@ -42,6 +50,24 @@ export interface BackendSocket {
    * one datagram to `to`. The views stay valid until the operation completes.
    */
   send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome;
+  /**
+   * Optional: sends many datagrams, in order, in as few system calls as the backend can
+   * (`sendmmsg`). Every item's completion is called exactly once, during the call or later.
+   */
+  sendMany?(items: readonly BatchItem[], flags: number): void;
+  /**
+   * Optional: UDP GSO. One send of `byteLength` bytes that the kernel cuts into
+   * `segmentSize`-byte datagrams (the last may be shorter). Returns `undefined` where the
+   * kernel does not support it (the core then splits the datagrams itself).
+   */
+  sendSegments?(
+    views: readonly Uint8Array[],
+    byteLength: number,
+    segmentSize: number,
+    to: Endpoint,
+    flags: number,
+    completion: Completion,
+  ): SendOutcome | undefined;
   /** Withdraws a pending send that has not reached the kernel; true if it was withdrawn (the core then completes it as aborted). */
   cancel(completion: Completion): boolean;
   /** The bound local endpoint, or null before a bind. */

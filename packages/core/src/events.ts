@@ -19,24 +19,29 @@ import { setLastError } from "./last-error.js";
 /** A Winsock event object: what `WSACreateEvent()` returns. Opaque: use the WSA calls. */
 export class WSAEVENT {
   /** @internal */ signalled = false;
-  /** @internal */ closed = false;
   /** @internal */ readonly waiters = new Set<() => void>();
 }
 
+// Events created and not yet closed. A WeakSet lookup runs no code of the caller's (an
+// `instanceof` would run a Proxy's traps).
+const liveEvents = new WeakSet<object>();
+
 /** True for an event that was created and not closed. */
 export function isLiveEvent(e: unknown): e is WSAEVENT {
-  return e instanceof WSAEVENT && !e.closed;
+  return typeof e === "object" && e !== null && liveEvents.has(e);
 }
 
 /** Signals an event and wakes its waits (internal: no last-error changes). */
 export function signalEvent(e: WSAEVENT): void {
   e.signalled = true;
-  for (const wake of [...e.waiters]) wake();
+  if (e.waiters.size > 0) for (const wake of [...e.waiters]) wake();
 }
 
 /** `WSACreateEvent()`: a new manual-reset event, not signalled. */
 export function WSACreateEvent(): WSAEVENT {
-  return new WSAEVENT();
+  const e = new WSAEVENT();
+  liveEvents.add(e);
+  return e;
 }
 
 function withEvent(e: unknown, action: (ev: WSAEVENT) => void): boolean {
@@ -51,7 +56,7 @@ function withEvent(e: unknown, action: (ev: WSAEVENT) => void): boolean {
 /** `WSACloseEvent(hEvent)`: `true`, or `false` with `WSA_INVALID_HANDLE`. */
 export function WSACloseEvent(hEvent: unknown): boolean {
   return withEvent(hEvent, (e) => {
-    e.closed = true;
+    liveEvents.delete(e);
   });
 }
 
@@ -65,6 +70,23 @@ export function WSAResetEvent(hEvent: unknown): boolean {
   return withEvent(hEvent, (e) => {
     e.signalled = false;
   });
+}
+
+/** The first `count` events of the caller's array, each live, or the error. */
+function captureEvents(lphEvents: unknown, count: number): WSAEVENT[] | number {
+  try {
+    if (!Array.isArray(lphEvents) || lphEvents.length < count) return WSA_INVALID_PARAMETER;
+    const events: WSAEVENT[] = [];
+    for (let i = 0; i < count; i++) {
+      const e: unknown = lphEvents[i];
+      if (!isLiveEvent(e)) return WSA_INVALID_HANDLE;
+      events.push(e);
+    }
+    return events;
+  } catch {
+    // A Proxy or a getter of the caller's threw while the array was read.
+    return WSA_INVALID_PARAMETER;
+  }
 }
 
 function failed(code: number): Promise<number> {
@@ -86,10 +108,9 @@ export function WSAWaitForMultipleEvents(
   fAlertable: boolean,
 ): Promise<number> {
   if (!Number.isInteger(cEvents) || cEvents < 1 || cEvents > WSA_MAXIMUM_WAIT_EVENTS) return failed(WSA_INVALID_PARAMETER);
-  if (!Array.isArray(lphEvents) || lphEvents.length < cEvents || !isU32(dwTimeout)) return failed(WSA_INVALID_PARAMETER);
-  const events = lphEvents.slice(0, cEvents) as unknown[];
-  if (!events.every(isLiveEvent)) return failed(WSA_INVALID_HANDLE);
-  const live = events as WSAEVENT[];
+  if (!isU32(dwTimeout)) return failed(WSA_INVALID_PARAMETER);
+  const live = captureEvents(lphEvents, cEvents);
+  if (typeof live === "number") return failed(live);
   const satisfied = (): number => {
     if (fWaitAll) return live.every((e) => e.signalled) ? 0 : -1;
     return live.findIndex((e) => e.signalled);

@@ -70,9 +70,21 @@ export function inet_addr(cp: unknown): number {
 
 /** `inet_ntoa`: the dotted text of an `in_addr` (`{ s_addr }`), or `null` for a bad argument. */
 export function inet_ntoa(inAddr: unknown): string | null {
-  const sAddr = (inAddr as { s_addr?: unknown } | null)?.s_addr;
-  if (!isU32(sAddr)) return null;
-  return sAddrToString(sAddr);
+  try {
+    const sAddr = (inAddr as { s_addr?: unknown } | null)?.s_addr;
+    return isU32(sAddr) ? sAddrToString(sAddr) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True for a real Uint8Array of at least `size` bytes; runs no code of the caller's. */
+function isBytes(value: unknown, size: number): value is Uint8Array {
+  try {
+    return ArrayBuffer.isView(value) && value instanceof Uint8Array && value.byteLength >= size;
+  } catch {
+    return false;
+  }
 }
 
 /** True for an integer in 0..2^32-1. */
@@ -169,7 +181,7 @@ export function inet_pton(af: number, src: unknown, dst: unknown): number {
     return -1;
   }
   const size = af === AF_INET ? 4 : 16;
-  if (typeof src !== "string" || !(dst instanceof Uint8Array) || dst.byteLength < size) {
+  if (typeof src !== "string" || !isBytes(dst, size)) {
     setLastError(WSAEFAULT);
     return -1;
   }
@@ -189,7 +201,7 @@ export function inet_ntop(af: number, src: unknown): string | null {
     return null;
   }
   const size = af === AF_INET ? 4 : 16;
-  if (!(src instanceof Uint8Array) || src.byteLength < size) {
+  if (!isBytes(src, size)) {
     setLastError(WSAEFAULT);
     return null;
   }

@@ -55,8 +55,14 @@ export class Operation implements Completion {
   bytes = 0;
   cause: unknown = undefined;
   owner: OperationOwner | null = null;
+  /**
+   * Whether the socket's limit on outstanding sends applies: to every operation but the
+   * facade's blocking calls, which Winsock never counts as overlapped.
+   */
+  limited = true;
   #waiters: Array<() => void> | null = null;
-  #before: [number, number] = [0, 0];
+  #internalBefore = 0;
+  #internalHighBefore = 0;
 
   constructor(
     readonly overlapped: WSAOVERLAPPED | null,
@@ -65,7 +71,8 @@ export class Operation implements Completion {
   ) {
     if (overlapped) {
       operations.set(overlapped, this);
-      this.#before = [overlapped.Internal, overlapped.InternalHigh];
+      this.#internalBefore = overlapped.Internal;
+      this.#internalHighBefore = overlapped.InternalHigh;
       overlapped.Internal = STATUS_PENDING;
       overlapped.InternalHigh = 0;
       // As NtDeviceIoControlFile does, starting an operation resets its event.
@@ -102,7 +109,8 @@ export class Operation implements Completion {
     const ov = this.overlapped;
     if (ov) {
       operations.delete(ov);
-      [ov.Internal, ov.InternalHigh] = this.#before;
+      ov.Internal = this.#internalBefore;
+      ov.InternalHigh = this.#internalHighBefore;
     }
   }
 

@@ -118,6 +118,20 @@ export function readSockaddr(addr: unknown, len: unknown): Endpoint | number {
  */
 export function parseEndpoint(address: unknown, port: unknown): Endpoint | number {
   if (typeof address !== "string" || !isU16(port)) return WSAEFAULT;
+  if (address === lastText && port === lastParsed.port) return lastParsed;
+  const ep = parseText(address, port);
+  if (typeof ep !== "number") {
+    lastText = address;
+    lastParsed = ep;
+  }
+  return ep;
+}
+
+// The idiomatic API's one-entry cache: the same text and port parse once.
+let lastText = "0.0.0.0";
+let lastParsed: Endpoint = { family: 4, address: "0.0.0.0", port: 0 };
+
+function parseText(address: string, port: number): Endpoint | number {
   const v4 = parseIPv4(address);
   if (v4) return endpoint4(bytesToSAddr(v4), port);
   const v6 = parseIPv6(address);

@@ -3,7 +3,7 @@
  * connected peer, shutdown, options) and its in-flight operations. The facade and the
  * idiomatic API both drive sockets through this file, so each rule lives here once.
  */
-import { type Backend, type BackendOption, type BackendSocket, SEND_PENDING } from "./backend.js";
+import { type Backend, type BackendOption, type BackendSocket, type BatchItem, SEND_PENDING } from "./backend.js";
 import {
   DEFAULT_MAX_OUTSTANDING_SENDS,
   MAX_UDP_PAYLOAD_IPV4,
@@ -22,7 +22,7 @@ import {
   WSAEWOULDBLOCK,
 } from "./constants.js";
 import { isU32 } from "./inet.js";
-import type { Operation, OperationOwner } from "./operation.js";
+import type { Completion, Operation, OperationOwner } from "./operation.js";
 import { type Endpoint, type IPFamily, isBroadcast, isWildcard, wildcard } from "./sockaddr.js";
 
 /** The flags a send accepts on a datagram socket. */
@@ -115,10 +115,9 @@ export class SocketEntry implements OperationOwner {
   startSend(views: readonly Uint8Array[], to: Endpoint | null, flags: number, op: Operation): number {
     const rc = this.#checkSend(to, flags);
     if (rc !== 0) return rc;
-    let total = 0;
-    for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).byteLength;
+    const total = totalLength(views);
     if (total > this.maxMessageSize) return WSAEMSGSIZE;
-    if (op.overlapped && this.outstanding >= this.maxOutstanding) return WSAEWOULDBLOCK;
+    if (op.limited && this.outstanding >= this.maxOutstanding) return WSAEWOULDBLOCK;
     const bound = this.bindImplicitly();
     if (bound !== 0) return bound;
     op.owner = this;
@@ -132,6 +131,93 @@ export class SocketEntry implements OperationOwner {
     this.outstanding--;
     op.owner = null;
     return -outcome;
+  }
+
+  /**
+   * Starts several datagrams in order (`sendmmsg` where the backend has it). All are
+   * checked first: a failure returns its code and nothing is sent. Afterwards each
+   * datagram completes through its own operation (`ops[i]`), at once or later.
+   */
+  startBatch(datagrams: readonly BatchDatagram[], flags: number, ops: readonly Operation[]): number {
+    const items: BatchItem[] = new Array(datagrams.length);
+    for (let i = 0; i < datagrams.length; i++) {
+      const { views, to } = datagrams[i] as BatchDatagram;
+      const rc = this.#checkSend(to, flags);
+      if (rc !== 0) return rc;
+      const byteLength = totalLength(views);
+      if (byteLength > this.maxMessageSize) return WSAEMSGSIZE;
+      items[i] = { views, byteLength, to: to ?? (this.peer as Endpoint), completion: ops[i] as Operation };
+    }
+    const bound = this.bindImplicitly();
+    if (bound !== 0) return bound;
+    for (const op of ops) {
+      op.owner = this;
+      this.outstanding++;
+    }
+    if (this.native.sendMany) {
+      this.native.sendMany(items, flags);
+      return 0;
+    }
+    for (const item of items) this.#sendPart(item, flags);
+    return 0;
+  }
+
+  /**
+   * UDP GSO: `views` (one buffer of `byteLength` bytes) leave as datagrams of
+   * `segmentSize` bytes, the last possibly shorter, completing `op` once with the total.
+   * Where the backend or the kernel cannot, the core cuts the datagrams itself and sends
+   * them as a batch. Returns 0 or a Winsock code (nothing sent).
+   */
+  startSegments(views: readonly Uint8Array[], segmentSize: number, to: Endpoint | null, flags: number, op: Operation): number {
+    const rc = this.#checkSend(to, flags);
+    if (rc !== 0) return rc;
+    const byteLength = totalLength(views);
+    if (!Number.isInteger(segmentSize) || segmentSize < 1 || byteLength === 0) return WSAEINVAL;
+    if (segmentSize > this.maxMessageSize || byteLength > this.maxMessageSize) return WSAEMSGSIZE;
+    if (Math.ceil(byteLength / segmentSize) > MAX_GSO_SEGMENTS) return WSAEMSGSIZE;
+    const bound = this.bindImplicitly();
+    if (bound !== 0) return bound;
+    const dest = to ?? (this.peer as Endpoint);
+    op.owner = this;
+    this.outstanding++;
+    const outcome = this.native.sendSegments?.(views, byteLength, segmentSize, dest, flags, op);
+    if (outcome === undefined) {
+      this.#sendCut(views, byteLength, segmentSize, dest, flags, op);
+      return 0;
+    }
+    if (outcome >= 0) op.complete(0, outcome);
+    else if (outcome !== SEND_PENDING) op.complete(-outcome, 0);
+    return 0;
+  }
+
+  /** GSO's fallback: the datagrams cut here, sent as a batch, reported as one operation. */
+  #sendCut(views: readonly Uint8Array[], byteLength: number, segmentSize: number, to: Endpoint, flags: number, op: Operation) {
+    const whole = views.length === 1 ? (views[0] as Uint8Array) : concat(views, byteLength);
+    const count = Math.ceil(byteLength / segmentSize);
+    let remaining = count;
+    let sent = 0;
+    let firstError = 0;
+    const parts: BatchItem[] = [];
+    for (let i = 0; i < count; i++) {
+      const view = whole.subarray(i * segmentSize, Math.min(byteLength, (i + 1) * segmentSize));
+      const completion: Completion = {
+        complete: (status, bytes) => {
+          if (status === 0) sent += bytes;
+          else firstError ||= status;
+          if (--remaining === 0) op.complete(firstError, sent);
+        },
+      };
+      parts.push({ views: [view], byteLength: view.byteLength, to, completion });
+    }
+    if (this.native.sendMany) this.native.sendMany(parts, flags);
+    else for (const part of parts) this.#sendPart(part, flags);
+  }
+
+  /** Sends one batch item through `send`, completing it whatever the outcome. */
+  #sendPart(item: BatchItem, flags: number): void {
+    const outcome = this.native.send(item.views, item.byteLength, item.to, flags, item.completion);
+    if (outcome >= 0) item.completion.complete(0, outcome);
+    else if (outcome !== SEND_PENDING) item.completion.complete(-outcome, 0);
   }
 
   #checkSend(to: Endpoint | null, flags: number): number {
@@ -159,6 +245,31 @@ export class SocketEntry implements OperationOwner {
     this.closed = true;
     this.native.close();
   }
+}
+
+/** The most datagrams one GSO send may carry (Linux's UDP_MAX_SEGMENTS). */
+export const MAX_GSO_SEGMENTS = 64;
+
+/** One datagram of {@link SocketEntry.startBatch}: its captured views and destination (null: the peer). */
+export interface BatchDatagram {
+  readonly views: readonly Uint8Array[];
+  readonly to: Endpoint | null;
+}
+
+function totalLength(views: readonly Uint8Array[]): number {
+  let total = 0;
+  for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).byteLength;
+  return total;
+}
+
+function concat(views: readonly Uint8Array[], byteLength: number): Uint8Array {
+  const out = new Uint8Array(byteLength);
+  let at = 0;
+  for (const v of views) {
+    out.set(v, at);
+    at += v.byteLength;
+  }
+  return out;
 }
 
 /** Opens a core socket on `backend`, or returns a Winsock error code. */

@@ -65,7 +65,8 @@ export function WSAStartup(wVersionRequested: number, lpWSAData?: WSADATA | null
   const minor = wVersionRequested >> 8;
   if (major < 1) return WSAVERNOTSUPPORTED;
   if (lpWSAData !== undefined && lpWSAData !== null && typeof lpWSAData !== "object") return WSAEFAULT;
-  if (startCount === 0) {
+  const first = startCount === 0;
+  if (first) {
     const requested = process.env.WSASENDTO_BACKEND?.trim() || "auto";
     const chosen = selector ? selector(requested) : "no backends are configured (import the wsasendto package)";
     if (typeof chosen === "string") {
@@ -75,19 +76,25 @@ export function WSAStartup(wVersionRequested: number, lpWSAData?: WSADATA | null
     unavailableReason = "";
     current = chosen;
   }
-  startCount++;
   if (lpWSAData) {
     const wanted = major > 2 || (major === 2 && minor >= 2) ? HIGHEST_VERSION : wVersionRequested;
-    Object.assign(lpWSAData, {
-      wVersion: wanted,
-      wHighVersion: HIGHEST_VERSION,
-      szDescription: "WinSock 2.0",
-      szSystemStatus: `Running (wsasendto, ${current?.name} backend)`,
-      iMaxSockets: 0,
-      iMaxUdpDg: 0,
-      lpVendorInfo: null,
-    });
+    try {
+      Object.assign(lpWSAData, {
+        wVersion: wanted,
+        wHighVersion: HIGHEST_VERSION,
+        szDescription: "WinSock 2.0",
+        szSystemStatus: `Running (wsasendto, ${current?.name} backend)`,
+        iMaxSockets: 0,
+        iMaxUdpDg: 0,
+        lpVendorInfo: null,
+      });
+    } catch {
+      // A WSADATA that cannot be written (frozen, a throwing Proxy): as a bad pointer.
+      if (first) current = null;
+      return WSAEFAULT;
+    }
   }
+  startCount++;
   return 0;
 }
 

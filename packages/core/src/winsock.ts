@@ -68,6 +68,22 @@ function isRef(value: unknown): value is Ref {
   return typeof value === "object" && value !== null;
 }
 
+/**
+ * True for an out-parameter that can be written: its value is read and written back, so a
+ * frozen object, a getter-only property or a Proxy that refuses fails here, before anything
+ * is sent, rather than after.
+ */
+function isWritableRef(value: unknown): value is Ref {
+  if (!isRef(value)) return false;
+  try {
+    const v = value.value;
+    value.value = v;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs a call; an unforeseen exception from a hostile argument becomes `WSAEFAULT`. */
 function guarded<T>(call: () => T, onThrow: () => T): T {
   try {
@@ -136,8 +152,10 @@ export function closesocket(s: number): number {
     const entry = lookupSocket(s);
     if (typeof entry === "number") return fail(entry);
     unregisterSocket(s);
-    entry.close();
+    // Success clears the last error first: blocking sends aborted by the close then set
+    // theirs, which their callers read when their Promises settle.
     setLastError(0);
+    entry.close();
     return 0;
   }, socketError);
 }
@@ -316,6 +334,16 @@ function isOverlappedCall(lpOverlapped: unknown, lpCompletionRoutine: unknown): 
   );
 }
 
+/** Writes an out-parameter after the fact: 0, or `WSAEFAULT` if the caller's object refused. */
+function writeRef(ref: Ref, value: number): number {
+  try {
+    ref.value = value;
+    return 0;
+  } catch {
+    return WSAEFAULT;
+  }
+}
+
 /** The blocking form: a Promise of 0 or `SOCKET_ERROR`; `bytesRef` filled on success. */
 function sendBlocking(
   entry: SocketEntry,
@@ -330,14 +358,14 @@ function sendBlocking(
   });
   const op = new Operation(null, null, (done) => {
     if (done.status === 0) {
-      bytesRef.value = done.bytes;
-      setLastError(0);
+      setLastError(writeRef(bytesRef, done.bytes));
       settle(0);
     } else {
       setLastError(done.status);
       settle(SOCKET_ERROR);
     }
   });
+  op.limited = false;
   const rc = entry.startSend(views, to, flags, op);
   if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
     op.abandon();
@@ -366,8 +394,7 @@ function sendOverlapped(
   const op = new Operation(lpOverlapped, routine as CompletionRoutine | null, null);
   const rc = entry.startSend(views, to, flags, op);
   if (rc === STARTED_COMPLETED) {
-    if (isRef(bytesRef)) bytesRef.value = op.bytes;
-    setLastError(0);
+    setLastError(isRef(bytesRef) ? writeRef(bytesRef, op.bytes) : 0);
     return 0;
   }
   if (rc === STARTED_PENDING) return fail(WSA_IO_PENDING);
@@ -392,14 +419,21 @@ export function WSASendTo(
   lpOverlapped: WSAOVERLAPPED | null,
   lpCompletionRoutine: CompletionRoutine | null,
 ): number | Promise<number> {
-  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
-  return guarded(
-    () =>
-      sendCall(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped, lpCompletionRoutine, false),
-    () => (overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT)),
+  return sendCall(
+    s,
+    lpBuffers,
+    dwBufferCount,
+    lpNumberOfBytesSent,
+    dwFlags,
+    lpTo,
+    iTolen,
+    lpOverlapped,
+    lpCompletionRoutine,
+    false,
   );
 }
 
+/** The one send path of `WSASendTo`, `WSASend`, `sendto` and `send`; never throws. */
 function sendCall(
   s: unknown,
   lpBuffers: unknown,
@@ -413,17 +447,22 @@ function sendCall(
   connectedOnly: boolean,
 ): number | Promise<number> {
   const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
-  const ready = prepareSend(s, lpBuffers, dwBufferCount, lpTo, iTolen);
-  let code = typeof ready === "number" ? ready : 0;
-  if (code === 0 && bytesRef !== null && bytesRef !== undefined && !isRef(bytesRef)) code = WSAEFAULT;
-  if (code === 0 && !overlapped && !isRef(bytesRef)) code = WSAEFAULT;
-  if (code === 0 && connectedOnly && !(ready as { entry: SocketEntry }).entry.peer) code = WSAENOTCONN;
-  if (code !== 0 || typeof ready === "number") return overlapped ? fail(code) : failLater(code);
-  const { entry, views, to } = ready;
-  const flags = dwFlags as number;
-  return overlapped
-    ? sendOverlapped(entry, views, to, flags, bytesRef, lpOverlapped, lpCompletionRoutine)
-    : sendBlocking(entry, views, to, flags, bytesRef as Ref);
+  try {
+    const ready = prepareSend(s, lpBuffers, dwBufferCount, lpTo, iTolen);
+    let code = typeof ready === "number" ? ready : 0;
+    if (code === 0 && bytesRef !== null && bytesRef !== undefined && !isWritableRef(bytesRef)) code = WSAEFAULT;
+    if (code === 0 && !overlapped && !isRef(bytesRef)) code = WSAEFAULT;
+    if (code === 0 && connectedOnly && !(ready as { entry: SocketEntry }).entry.peer) code = WSAENOTCONN;
+    if (code !== 0 || typeof ready === "number") return overlapped ? fail(code) : failLater(code);
+    const { entry, views, to } = ready;
+    const flags = dwFlags as number;
+    return overlapped
+      ? sendOverlapped(entry, views, to, flags, bytesRef, lpOverlapped, lpCompletionRoutine)
+      : sendBlocking(entry, views, to, flags, bytesRef as Ref);
+  } catch {
+    // A hostile argument (a throwing getter, a detached buffer) broke a check.
+    return overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
+  }
 }
 
 /**
@@ -440,11 +479,14 @@ export function WSASend(
   lpOverlapped: WSAOVERLAPPED | null,
   lpCompletionRoutine: CompletionRoutine | null,
 ): number | Promise<number> {
-  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
-  return guarded(
-    () => sendCall(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, null, 0, lpOverlapped, lpCompletionRoutine, true),
-    () => (overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT)),
-  );
+  return sendCall(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, null, 0, lpOverlapped, lpCompletionRoutine, true);
+}
+
+/** `sendto` and `send`: one buffer; a Promise of the bytes sent or `SOCKET_ERROR`. */
+function sendOne(s: unknown, buf: unknown, len: unknown, flags: unknown, to: unknown, tolen: unknown, connectedOnly: boolean) {
+  const bytes: Ref = { value: 0 };
+  const rc = sendCall(s, [{ len, buf }], 1, bytes, flags, to, tolen, null, null, connectedOnly) as Promise<number>;
+  return rc.then((r) => (r === 0 ? bytes.value : r));
 }
 
 /** `sendto(s, buf, len, flags, to, tolen)`: a Promise of the bytes sent or `SOCKET_ERROR`. */
@@ -456,34 +498,22 @@ export function sendto(
   to: SOCKADDR | null,
   tolen: number,
 ): Promise<number> {
-  return guarded(
-    () => {
-      const bytes: Ref = { value: 0 };
-      const rc = sendCall(s, [{ len, buf }], 1, bytes, flags, to, tolen, null, null, false) as Promise<number>;
-      return rc.then((r) => (r === 0 ? bytes.value : r));
-    },
-    () => failLater(WSAEFAULT),
-  );
+  return sendOne(s, buf, len, flags, to, tolen, false);
 }
 
 /** `send(s, buf, len, flags)`: `sendto` to the connected peer; `WSAENOTCONN` without one. */
 export function send(s: number, buf: Uint8Array, len: number, flags: number): Promise<number> {
-  return guarded(
-    () => {
-      const bytes: Ref = { value: 0 };
-      const rc = sendCall(s, [{ len, buf }], 1, bytes, flags, null, 0, null, null, true) as Promise<number>;
-      return rc.then((r) => (r === 0 ? bytes.value : r));
-    },
-    () => failLater(WSAEFAULT),
-  );
+  return sendOne(s, buf, len, flags, null, 0, true);
 }
 
 // ---------------------------------------------------------------------------------
 // Results
 
 function overlappedResult(ov: WSAOVERLAPPED, lpcbTransfer: Ref, lpdwFlags: Ref): boolean {
-  lpcbTransfer.value = ov.InternalHigh;
-  lpdwFlags.value = 0;
+  if (writeRef(lpcbTransfer, ov.InternalHigh) !== 0 || writeRef(lpdwFlags, 0) !== 0) {
+    setLastError(WSAEFAULT);
+    return false;
+  }
   setLastError(ov.Internal);
   return ov.Internal === 0;
 }
@@ -506,7 +536,7 @@ export function WSAGetOverlappedResult(
       const code =
         typeof entry === "number"
           ? entry
-          : !(lpOverlapped instanceof WSAOVERLAPPED) || !isRef(lpcbTransfer) || !isRef(lpdwFlags)
+          : !(lpOverlapped instanceof WSAOVERLAPPED) || !isWritableRef(lpcbTransfer) || !isWritableRef(lpdwFlags)
             ? WSAEFAULT
             : 0;
       if (code !== 0) {

@@ -15,6 +15,7 @@ import {
   WSA_OPERATION_ABORTED,
   WSAEAFNOSUPPORT,
   WSAEINVAL,
+  WSAENOTCONN,
   WSAENOTSOCK,
   WSAError,
 } from "@wsasendto/core";
@@ -117,6 +118,7 @@ export class UdpSocket {
     const views = captureViews(buffers);
     if (typeof views === "number") throw new WSAError(views, "sendTo");
     if (typeof dest === "number") throw new WSAError(dest, "sendTo");
+    if (dest === null && !entry.peer) throw new WSAError(WSAENOTCONN, "send");
     const { flags = 0, signal } = options ?? {};
     if (signal?.aborted) throw new WSAError(WSA_OPERATION_ABORTED, "sendTo", { cause: signal.reason });
     let resolve!: (r: SendResult) => void;

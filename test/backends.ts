@@ -1,0 +1,52 @@
+/**
+ * The backends the behaviour suite runs against. A backend joins the suite by one line
+ * here; every behaviour file iterates over BACKENDS (`describe.each(BACKENDS)`).
+ *
+ * Each backend carries ONE table of named deviations: the places where it is allowed to
+ * differ from Winsock on Windows, and in which direction. A test whose outcome depends
+ * on one of them branches on the named entry and asserts the backend's documented
+ * behaviour in each branch (never a silent skip).
+ */
+import type { BackendName } from "wsasendto";
+
+/** Where a backend is allowed to differ from Winsock on Windows. */
+export interface Deviations {
+  /**
+   * An overlapped WSASendTo may complete during the call (returns 0, the bytes counter is
+   * filled, `sendToOverlapped().completedSynchronously` is true), as Winsock does when the
+   * kernel takes the datagram at once. False: the backend never returns 0; every
+   * overlapped send returns SOCKET_ERROR with WSA_IO_PENDING and completes later.
+   */
+  readonly immediateCompletion: boolean;
+  /**
+   * MSG_DONTROUTE reaches the kernel (SO_DONTROUTE semantics). False: the flag is
+   * accepted and ignored, which Winsock allows ("A Windows Socket service provider may
+   * choose to ignore this flag"). On loopback both deliver the datagram.
+   */
+  readonly dontRouteReachesKernel: boolean;
+  /**
+   * connect() on a datagram socket connects the OS socket, so getsockname afterwards
+   * reports the local IP address routing picked (127.0.0.1 for a loopback peer), as on
+   * Windows. False: the peer is kept by the library and the socket stays bound to the
+   * wildcard address (getsockname reports INADDR_ANY / ::, with the right port).
+   */
+  readonly connectSetsLocalAddress: boolean;
+}
+
+/** A backend under test: its name (as WSASENDTO_BACKEND / `backend:` spell it) and its deviations. */
+export interface BackendUnderTest {
+  readonly name: Exclude<BackendName, "auto">;
+  readonly deviations: Deviations;
+}
+
+/** The registry: one line per backend. */
+export const BACKENDS: readonly BackendUnderTest[] = [
+  // node:dgram completes every send from dgram's callback (never during the call), cannot
+  // pass MSG_DONTROUTE down, and keeps a connected peer in the core instead of the kernel.
+  { name: "dgram", deviations: { immediateCompletion: false, dontRouteReachesKernel: false, connectSetsLocalAddress: false } },
+];
+
+/** True when the registry has a backend of this name. */
+export function hasBackend(name: string): boolean {
+  return BACKENDS.some((b) => b.name === name);
+}

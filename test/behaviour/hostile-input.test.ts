@@ -1,0 +1,669 @@
+/**
+ * Bad input never throws out of the facade. Every facade call is made with a valid
+ * baseline, then with ONE argument at a time replaced by each value of a table of
+ * hostile values (no cartesian products). Each call must not throw (nor reject, nor
+ * hang), must return the call's failure value (SOCKET_ERROR, INVALID_SOCKET, false,
+ * WSA_WAIT_FAILED, INADDR_NONE, null, -1 ... or a Promise of it) with a last error that
+ * is a code of the table, unless the value is a legitimate one for that parameter (then
+ * success is allowed too).
+ */
+import { Worker } from "node:worker_threads";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BACKENDS, type BackendUnderTest } from "../backends.js";
+import { addr4, bufs, openReceiver, type Receiver, ref, T, useFacade, ws } from "../helpers.js";
+
+type Loose = (...args: unknown[]) => unknown;
+const loose = (f: unknown): Loose => f as Loose;
+
+// ---------------------------------------------------------------------------------
+// Hostile values
+
+interface Hostile {
+  readonly label: string;
+  readonly make: () => unknown;
+}
+
+function thrower(): never {
+  throw new Error("hostile getter");
+}
+
+/** An object whose usual field names (and conversions) are getters that throw. */
+function throwingGetters(): object {
+  const o = {};
+  for (const key of ["value", "len", "buf", "s_addr", "sin_family", "sin6_family", "sin_port", "sin_addr", "sin6_addr"]) {
+    Object.defineProperty(o, key, { get: thrower, enumerable: true });
+  }
+  for (const key of ["hEvent", "Internal", "InternalHigh", "length", "valueOf", "toString"]) {
+    Object.defineProperty(o, key, { get: thrower, enumerable: true });
+  }
+  return o;
+}
+
+const ALL_TRAPS_THROW: ProxyHandler<object> = {
+  get: thrower,
+  set: thrower,
+  has: thrower,
+  getPrototypeOf: thrower,
+  ownKeys: thrower,
+  getOwnPropertyDescriptor: thrower,
+  defineProperty: thrower,
+  deleteProperty: thrower,
+  isExtensible: thrower,
+  preventExtensions: thrower,
+};
+
+/** A Uint8Array whose ArrayBuffer was transferred away (detached, byteLength 0). */
+function detachedView(): Uint8Array {
+  const view = new Uint8Array(8);
+  structuredClone(view.buffer, { transfer: [view.buffer] });
+  return view;
+}
+
+const COMMON: readonly Hostile[] = [
+  { label: "undefined", make: () => undefined },
+  { label: "null", make: () => null },
+  { label: "NaN", make: () => Number.NaN },
+  { label: "-1", make: () => -1 },
+  { label: "2**53", make: () => 2 ** 53 },
+  { label: "string", make: () => "\u0000hostile" },
+  { label: "symbol", make: () => Symbol("hostile") },
+  { label: "throwing getters", make: throwingGetters },
+  { label: "throwing Proxy", make: () => new Proxy({}, ALL_TRAPS_THROW) },
+  { label: "frozen object", make: () => Object.freeze({ value: 0 }) },
+  { label: "detached buffer", make: detachedView },
+];
+
+/** Extra values for parameters of a given kind. */
+const EXTRA = {
+  count: [{ label: "2**32-1", make: () => 2 ** 32 - 1 }],
+  array: [
+    { label: "throwing array Proxy", make: () => new Proxy([], ALL_TRAPS_THROW) },
+    {
+      label: "array with a throwing element",
+      make: () => {
+        const a: unknown[] = [];
+        Object.defineProperty(a, 0, { get: thrower, enumerable: true });
+        return a;
+      },
+    },
+    { label: "array holding a throwing Proxy", make: () => [new Proxy({}, ALL_TRAPS_THROW)] },
+    { label: "huge sparse array", make: () => new Array(2 ** 32 - 1) },
+  ],
+  bytes: [{ label: "detached ArrayBuffer", make: () => detachedView().buffer }],
+} satisfies Record<string, readonly Hostile[]>;
+
+/** Object-like hostile values: legitimate for an out-parameter (any object can hold `value`). */
+const OBJECTS = ["throwing getters", "throwing Proxy", "frozen object", "detached buffer"] as const;
+const NULLS = ["undefined", "null"] as const;
+const BIG_LENGTHS = ["2**53", "2**32-1"] as const;
+const EVERYTHING = "*";
+
+interface Param {
+  readonly name: string;
+  readonly kind?: keyof typeof EXTRA;
+  /** Hostile labels for which success is also allowed ("*": any). */
+  readonly accepts?: readonly string[];
+  /** Hostile labels not tried for this parameter (legitimate values that would block). */
+  readonly skip?: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------
+// Results
+
+type Outcome = "ok" | "fail" | string;
+
+/** How a call reports: its success and failure values, and whether it sets the last error. */
+interface ResultKind {
+  /** "ok", "fail", or a description of an undocumented result; `lastError` is WSAGetLastError() after the call. */
+  classify(result: unknown, lastError: number): Outcome;
+  /** The call sets WSAGetLastError() when it fails. */
+  readonly setsLastError: boolean;
+}
+
+const STATUS: ResultKind = {
+  // An overlapped call that returns SOCKET_ERROR with WSA_IO_PENDING has started: a success.
+  classify: (r, e) =>
+    r === 0 || (r === ws.SOCKET_ERROR && e === ws.WSA_IO_PENDING)
+      ? "ok"
+      : r === ws.SOCKET_ERROR
+        ? "fail"
+        : `returned ${String(r)}`,
+  setsLastError: true,
+};
+const COUNT: ResultKind = {
+  classify: (r) =>
+    r === ws.SOCKET_ERROR ? "fail" : typeof r === "number" && Number.isInteger(r) && r >= 0 ? "ok" : `returned ${String(r)}`,
+  setsLastError: true,
+};
+const SOCKET: ResultKind = {
+  classify: (r) =>
+    r === ws.INVALID_SOCKET ? "fail" : typeof r === "number" && Number.isInteger(r) && r > 0 ? "ok" : `returned ${String(r)}`,
+  setsLastError: true,
+};
+const BOOL: ResultKind = {
+  classify: (r) => (r === true ? "ok" : r === false ? "fail" : `returned ${String(r)}`),
+  setsLastError: true,
+};
+const WAIT: ResultKind = {
+  classify: (r) =>
+    r === ws.WSA_WAIT_FAILED
+      ? "fail"
+      : r === ws.WSA_WAIT_TIMEOUT || r === ws.WSA_WAIT_EVENT_0 || r === ws.WSA_WAIT_IO_COMPLETION
+        ? "ok"
+        : `returned ${String(r)}`,
+  setsLastError: true,
+};
+const SLEEP: ResultKind = {
+  classify: (r) => (r === 0 ? "ok" : `returned ${String(r)}`),
+  setsLastError: false,
+};
+const INET_ADDR: ResultKind = {
+  classify: (r) => (r === ws.INADDR_NONE ? "fail" : typeof r === "number" ? "ok" : `returned ${String(r)}`),
+  setsLastError: false,
+};
+const NTOA: ResultKind = {
+  // inet_ntoa reports a bad argument by NULL only (Windows documents no WSAGetLastError for it).
+  classify: (r) => (r === null ? "fail" : typeof r === "string" ? "ok" : `returned ${String(r)}`),
+  setsLastError: false,
+};
+const TEXT: ResultKind = {
+  classify: (r) => (r === null ? "fail" : typeof r === "string" ? "ok" : `returned ${String(r)}`),
+  setsLastError: true,
+};
+const PTON: ResultKind = {
+  // -1 sets the last error; 0 means "not an address of that family" and sets none.
+  classify: (r) => (r === 1 ? "ok" : r === -1 ? "fail" : r === 0 ? "not-an-address" : `returned ${String(r)}`),
+  setsLastError: true,
+};
+
+// ---------------------------------------------------------------------------------
+// The calls
+
+interface Ctx {
+  readonly rx: Receiver;
+  readonly to: ws.SOCKADDR_IN;
+  /** A socket shared by the calls of one function (bound, unconnected). */
+  readonly s: number;
+  /** A socket connected to the receiver. */
+  readonly connected: number;
+  /** A live event. */
+  readonly ev: ws.WSAEVENT;
+}
+
+interface Spec {
+  readonly name: string;
+  readonly call: Loose;
+  readonly params: readonly Param[];
+  /** A valid call's arguments (fresh objects per call). */
+  readonly args: (c: Ctx) => unknown[];
+  readonly result: ResultKind;
+  /** Cleans up after a successful call. */
+  readonly onOk?: (result: unknown) => void;
+}
+
+const fresh = (): number => ws.socket(ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP);
+const pending = (): ws.WSAOVERLAPPED => new ws.WSAOVERLAPPED();
+
+const SPECS: readonly Spec[] = [
+  {
+    name: "WSASendTo (overlapped)",
+    call: loose(ws.WSASendTo),
+    params: [
+      { name: "s" },
+      { name: "lpBuffers", kind: "array" },
+      { name: "dwBufferCount", kind: "count" },
+      { name: "lpNumberOfBytesSent", accepts: [...NULLS, ...OBJECTS] },
+      { name: "dwFlags", kind: "count" },
+      { name: "lpTo" },
+      { name: "iTolen", kind: "count", accepts: BIG_LENGTHS },
+      { name: "lpOverlapped" },
+      { name: "lpCompletionRoutine", accepts: NULLS },
+    ],
+    args: (c) => [c.s, bufs("h"), 1, null, 0, c.to, 16, pending(), null],
+    result: STATUS,
+  },
+  {
+    name: "WSASendTo (blocking)",
+    call: loose(ws.WSASendTo),
+    params: [
+      { name: "s" },
+      { name: "lpBuffers", kind: "array" },
+      { name: "dwBufferCount", kind: "count" },
+      // Object-like counters are covered by the worker test of read-only counters below.
+      { name: "lpNumberOfBytesSent", skip: OBJECTS },
+      { name: "dwFlags", kind: "count" },
+      { name: "lpTo" },
+      { name: "iTolen", kind: "count", accepts: BIG_LENGTHS },
+      { name: "lpOverlapped", accepts: NULLS },
+      { name: "lpCompletionRoutine", accepts: NULLS },
+    ],
+    args: (c) => [c.s, bufs("h"), 1, ref(), 0, c.to, 16, null, null],
+    result: STATUS,
+  },
+  {
+    name: "WSASend",
+    call: loose(ws.WSASend),
+    params: [
+      { name: "s" },
+      { name: "lpBuffers", kind: "array" },
+      { name: "dwBufferCount", kind: "count" },
+      { name: "lpNumberOfBytesSent", accepts: [...NULLS, ...OBJECTS] },
+      { name: "dwFlags", kind: "count" },
+      { name: "lpOverlapped" },
+      { name: "lpCompletionRoutine", accepts: NULLS },
+    ],
+    args: (c) => [c.connected, bufs("h"), 1, null, 0, pending(), null],
+    result: STATUS,
+  },
+  {
+    name: "sendto",
+    call: loose(ws.sendto),
+    params: [
+      { name: "s" },
+      { name: "buf", kind: "bytes" },
+      { name: "len", kind: "count" },
+      { name: "flags", kind: "count" },
+      { name: "to" },
+      { name: "tolen", kind: "count", accepts: BIG_LENGTHS },
+    ],
+    args: (c) => [c.s, Buffer.from("h"), 1, 0, c.to, 16],
+    result: COUNT,
+  },
+  {
+    name: "bind",
+    call: loose(ws.bind),
+    params: [{ name: "s" }, { name: "name" }, { name: "namelen", kind: "count", accepts: BIG_LENGTHS }],
+    args: () => [fresh(), addr4(0), 16],
+    result: STATUS,
+  },
+  {
+    name: "connect",
+    call: loose(ws.connect),
+    params: [{ name: "s" }, { name: "name" }, { name: "namelen", kind: "count", accepts: BIG_LENGTHS }],
+    args: (c) => [fresh(), c.to, 16],
+    result: STATUS,
+  },
+  {
+    name: "getsockname",
+    call: loose(ws.getsockname),
+    params: [{ name: "s" }, { name: "name", accepts: OBJECTS }, { name: "namelenRef", accepts: OBJECTS }],
+    args: (c) => [c.s, {}, ref(16)],
+    result: STATUS,
+  },
+  {
+    name: "setsockopt",
+    call: loose(ws.setsockopt),
+    params: [
+      { name: "s" },
+      { name: "level", kind: "count" },
+      { name: "optname", kind: "count" },
+      { name: "optval", kind: "bytes", accepts: ["-1", "2**32-1"] },
+      { name: "optlen", kind: "count", accepts: BIG_LENGTHS },
+    ],
+    args: (c) => [c.s, ws.SOL_SOCKET, ws.SO_MAX_OUTSTANDING_SENDS, new Uint8Array([0, 16, 0, 0]), 4],
+    result: STATUS,
+  },
+  {
+    name: "getsockopt",
+    call: loose(ws.getsockopt),
+    params: [
+      { name: "s" },
+      { name: "level", kind: "count" },
+      { name: "optname", kind: "count" },
+      { name: "optvalRef", accepts: OBJECTS },
+      { name: "optlenRef", accepts: OBJECTS },
+    ],
+    args: (c) => [c.s, ws.SOL_SOCKET, ws.SO_MAX_MSG_SIZE, ref(), ref(4)],
+    result: STATUS,
+  },
+  {
+    name: "shutdown",
+    call: loose(ws.shutdown),
+    params: [{ name: "s" }, { name: "how", kind: "count" }],
+    args: (c) => [c.s, ws.SD_RECEIVE],
+    result: STATUS,
+  },
+  {
+    name: "closesocket",
+    call: loose(ws.closesocket),
+    params: [{ name: "s", kind: "count" }],
+    args: () => [fresh()],
+    result: STATUS,
+  },
+  {
+    name: "WSAGetOverlappedResult",
+    call: loose(ws.WSAGetOverlappedResult),
+    params: [
+      { name: "s" },
+      { name: "lpOverlapped" },
+      { name: "lpcbTransfer", accepts: OBJECTS },
+      { name: "fWait", accepts: [EVERYTHING] },
+      { name: "lpdwFlags", accepts: OBJECTS },
+    ],
+    args: (c) => [c.s, new ws.WSAOVERLAPPED(), ref(), false, ref()],
+    result: BOOL,
+  },
+  {
+    name: "WSAWaitForMultipleEvents",
+    call: loose(ws.WSAWaitForMultipleEvents),
+    params: [
+      { name: "cEvents", kind: "count" },
+      { name: "lphEvents", kind: "array" },
+      { name: "fWaitAll", accepts: [EVERYTHING] },
+      // 2**32-1 is WSA_INFINITE: legitimate, and it would wait forever.
+      { name: "dwTimeout", kind: "count", skip: ["2**32-1"] },
+      { name: "fAlertable", accepts: [EVERYTHING] },
+    ],
+    args: (c) => [1, [c.ev], false, 0, false],
+    result: WAIT,
+  },
+  {
+    name: "WSASetEvent",
+    call: loose(ws.WSASetEvent),
+    params: [{ name: "hEvent" }],
+    args: () => [ws.WSACreateEvent()],
+    result: BOOL,
+  },
+  {
+    name: "WSAResetEvent",
+    call: loose(ws.WSAResetEvent),
+    params: [{ name: "hEvent" }],
+    args: () => [ws.WSACreateEvent()],
+    result: BOOL,
+  },
+  {
+    name: "WSACloseEvent",
+    call: loose(ws.WSACloseEvent),
+    params: [{ name: "hEvent" }],
+    args: () => [ws.WSACreateEvent()],
+    result: BOOL,
+  },
+  {
+    name: "SleepEx",
+    call: loose(ws.SleepEx),
+    // Any value is accepted (a bad duration is no wait); 2**32-1 is INFINITE.
+    params: [
+      { name: "dwMilliseconds", kind: "count", accepts: [EVERYTHING], skip: ["2**32-1"] },
+      { name: "bAlertable", accepts: [EVERYTHING] },
+    ],
+    args: () => [0, false],
+    result: SLEEP,
+  },
+  {
+    name: "inet_addr",
+    call: loose(ws.inet_addr),
+    params: [{ name: "cp" }],
+    args: () => ["127.0.0.1"],
+    result: INET_ADDR,
+  },
+  {
+    name: "inet_ntoa",
+    call: loose(ws.inet_ntoa),
+    params: [{ name: "in_addr" }],
+    args: () => [{ s_addr: 0x0100007f }],
+    result: NTOA,
+  },
+  {
+    name: "inet_pton",
+    call: loose(ws.inet_pton),
+    params: [{ name: "af", kind: "count" }, { name: "src" }, { name: "dst", kind: "bytes" }],
+    args: () => [ws.AF_INET, "127.0.0.1", new Uint8Array(4)],
+    result: PTON,
+  },
+  {
+    name: "inet_ntop",
+    call: loose(ws.inet_ntop),
+    params: [
+      { name: "af", kind: "count" },
+      { name: "src", kind: "bytes" },
+    ],
+    args: () => [ws.AF_INET, new Uint8Array([127, 0, 0, 1])],
+    result: TEXT,
+  },
+  {
+    name: "WSASocket",
+    call: loose(ws.WSASocket),
+    params: [
+      { name: "af", kind: "count" },
+      { name: "type", kind: "count" },
+      { name: "protocol", kind: "count" },
+      { name: "lpProtocolInfo", accepts: NULLS },
+      { name: "g", kind: "count", accepts: ["undefined"] },
+      { name: "dwFlags", kind: "count", accepts: [...NULLS, "2**32-1"] },
+    ],
+    args: () => [ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP, null, 0, ws.WSA_FLAG_OVERLAPPED],
+    result: SOCKET,
+    onOk: (s) => ws.closesocket(s as number),
+  },
+  {
+    name: "socket",
+    call: loose(ws.socket),
+    params: [
+      { name: "af", kind: "count" },
+      { name: "type", kind: "count" },
+      { name: "protocol", kind: "count" },
+    ],
+    args: () => [ws.AF_INET, ws.SOCK_DGRAM, 0],
+    result: SOCKET,
+    onOk: (s) => ws.closesocket(s as number),
+  },
+];
+
+/** WSAStartup runs outside a started session: it changes the reference count. */
+const STARTUP: Spec = {
+  name: "WSAStartup",
+  call: loose(ws.WSAStartup),
+  params: [
+    { name: "wVersionRequested", kind: "count" },
+    { name: "lpWSAData", kind: "array", accepts: [...NULLS, ...OBJECTS, ...EXTRA.array.map((h) => h.label)] },
+  ],
+  args: () => [ws.MAKEWORD(2, 2), {}],
+  result: {
+    classify: (r) =>
+      r === 0 ? "ok" : typeof r === "number" && ws.wsaErrorName(r) !== undefined ? "fail" : `returned ${String(r)}`,
+    setsLastError: false,
+  },
+};
+
+// ---------------------------------------------------------------------------------
+// The runner
+
+function valuesFor(p: Param): Hostile[] {
+  const all = [...COMMON, ...(p.kind ? EXTRA[p.kind] : [])];
+  return all.filter((h) => !p.skip?.includes(h.label));
+}
+
+function describeError(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : typeof e;
+  } catch {
+    return "an unprintable value";
+  }
+}
+
+/** Makes one call; returns null when it behaved, else what went wrong. */
+async function tryOne(spec: Spec, ctx: Ctx, index: number, hostile: Hostile): Promise<string | null> {
+  const args = spec.args(ctx);
+  const param = spec.params[index] as Param;
+  args[index] = hostile.make();
+  const where = `${spec.name}(${param.name} = ${hostile.label})`;
+  ws.WSASetLastError(0);
+  let result: unknown;
+  try {
+    result = spec.call(...args);
+  } catch (e) {
+    return `${where} threw ${describeError(e)}`;
+  }
+  if (result instanceof Promise) {
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      result.then(
+        (v: unknown) => ({ v }),
+        (e: unknown) => ({ e }),
+      ),
+      new Promise<{ hung: true }>((resolve) => {
+        timer = setTimeout(() => resolve({ hung: true }), 3000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if ("hung" in settled) return `${where} returned a Promise that did not settle`;
+    if ("e" in settled) return `${where} returned a Promise that rejected with ${describeError(settled.e)}`;
+    result = settled.v;
+  }
+  const outcome = spec.result.classify(result, ws.WSAGetLastError());
+  const accepted = param.accepts?.includes(EVERYTHING) || param.accepts?.includes(hostile.label);
+  if (outcome === "ok") {
+    spec.onOk?.(result);
+    return accepted ? null : `${where} succeeded`;
+  }
+  if (outcome === "not-an-address") return null;
+  if (outcome !== "fail") return `${where} ${outcome}`;
+  if (spec.result.setsLastError) {
+    const code = ws.WSAGetLastError();
+    if (ws.wsaErrorName(code) === undefined) return `${where} failed with a last error not in the table: ${code}`;
+  }
+  return null;
+}
+
+/** Tries every (parameter, hostile value) of `spec` selected by `keep`; returns the violations. */
+async function tryAll(spec: Spec, ctx: Ctx, keep: (param: string, label: string) => boolean): Promise<string[]> {
+  const violations: string[] = [];
+  for (const [index, param] of spec.params.entries()) {
+    for (const hostile of valuesFor(param)) {
+      if (!keep(param.name, hostile.label)) continue;
+      const v = await tryOne(spec, ctx, index, hostile);
+      if (v) violations.push(v);
+    }
+  }
+  return violations;
+}
+
+const everything = () => true;
+
+async function makeCtx(onFinished: (fn: () => Promise<void>) => void): Promise<Ctx> {
+  const rx = await openReceiver();
+  onFinished(() => rx.close());
+  const to = addr4(rx.port);
+  const s = fresh();
+  const local = addr4(0);
+  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
+  const connected = fresh();
+  expect(ws.connect(connected, to, ws.sizeof(to))).toBe(0);
+  return { rx, to, s, connected, ev: ws.WSACreateEvent() };
+}
+
+/** Brings the facade's reference count back to 0 (bounded), whatever a call did to it. */
+function cleanupAll(): void {
+  for (let i = 0; i < 10 && ws.WSACleanup() === 0; i++);
+}
+
+const TOTAL = [...SPECS, STARTUP].reduce((n, spec) => n + spec.params.reduce((m, p) => m + valuesFor(p).length, 0), 0);
+
+describe.each(BACKENDS)("hostile input on $name", (backend: BackendUnderTest) => {
+  it(`the table has a bounded number of combinations (${TOTAL})`, () => {
+    expect(TOTAL).toBeGreaterThan(200);
+    expect(TOTAL).toBeLessThan(1200);
+  });
+
+  describe("started", () => {
+    useFacade(backend);
+
+    it.for(SPECS.map((spec) => ({ name: spec.name, spec })))(
+      "$name: no throw, a failure value and a table code for every hostile argument",
+      T,
+      async ({ spec }, { onTestFinished }) => {
+        const ctx = await makeCtx(onTestFinished);
+        const violations = await tryAll(spec, ctx, everything);
+        expect(violations).toEqual([]);
+        // The baseline itself is valid: the table's failures come from the hostile argument.
+        const baseline = spec.call(...spec.args(ctx));
+        const outcome = spec.result.classify(baseline instanceof Promise ? await baseline : baseline, ws.WSAGetLastError());
+        expect(outcome).toBe("ok");
+      },
+    );
+
+    // A read-only lpNumberOfBytesSent (frozen, getter without setter, Proxy whose set trap
+    // throws) is refused before anything is sent; the Promise settles and nothing is thrown
+    // (run in a worker so that an uncaught exception would end the worker, not the runner).
+    it(
+      "a blocking WSASendTo with a read-only lpNumberOfBytesSent with a read-only lpNumberOfBytesSent settles and throws nothing",
+      T,
+      async ({ onTestFinished }) => {
+        const rx = await openReceiver();
+        onTestFinished(() => rx.close());
+        const problems: string[] = [];
+        for (const counter of ["frozen object", "getter without setter", "Proxy with a throwing set trap"]) {
+          const worker = new Worker(new URL("../fixtures/blocking-counter-worker.mjs", import.meta.url), {
+            workerData: { backend: backend.name, port: rx.port, counter },
+          });
+          const result = await new Promise<string>((resolve) => {
+            const timer = setTimeout(() => resolve("no answer"), 5000);
+            worker.once("error", (e) => {
+              clearTimeout(timer);
+              resolve(`uncaught exception: ${describeError(e)}`);
+            });
+            worker.once("message", (m: { kind: string; rc?: number; lastError?: number }) => {
+              clearTimeout(timer);
+              const ok = m.kind === "resolved" && (m.rc === 0 || (m.rc === ws.SOCKET_ERROR && ws.wsaErrorName(m.lastError ?? 0)));
+              resolve(ok ? "ok" : `settled as ${JSON.stringify(m)}`);
+            });
+          });
+          await worker.terminate();
+          if (result !== "ok") problems.push(`${counter}: ${result}`);
+        }
+        expect(problems).toEqual([]);
+      },
+    );
+
+    // With fWait true on a pending operation, a read-only lpcbTransfer makes the Promise
+    // resolve (false with a table code), never reject.
+    it(
+      "WSAGetOverlappedResult(fWait true) with a read-only lpcbTransfer resolves, never rejects",
+      T,
+      async ({ onTestFinished }) => {
+        const ctx = await makeCtx(onTestFinished);
+        const ov = new ws.WSAOVERLAPPED();
+        const rc = ws.WSASendTo(ctx.s, bufs("b7"), 1, null, 0, ctx.to, 16, ov, null);
+        expect(rc).toBe(ws.SOCKET_ERROR);
+        expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
+        const result = ws.WSAGetOverlappedResult(ctx.s, ov, Object.freeze({ value: 0 }), true, ref());
+        const settled = await Promise.resolve(result).then(
+          (v) => ({ v }),
+          (e: unknown) => ({ e }),
+        );
+        expect(settled).not.toHaveProperty("e");
+        if ("v" in settled && settled.v === false) expect(ws.wsaErrorName(ws.WSAGetLastError())).toBeDefined();
+      },
+    );
+  });
+
+  describe("not started (WSAStartup)", () => {
+    beforeEach(() => {
+      process.env.WSASENDTO_BACKEND = backend.name;
+      cleanupAll();
+    });
+    afterEach(() => cleanupAll());
+
+    /** Tries the WSAStartup combinations selected by `keep`; checks the count after each. */
+    async function tryStartup(keep: (param: string, label: string) => boolean): Promise<string[]> {
+      const violations: string[] = [];
+      for (const [index, param] of STARTUP.params.entries()) {
+        for (const hostile of valuesFor(param)) {
+          if (!keep(param.name, hostile.label)) continue;
+          const v = await tryOne(STARTUP, {} as Ctx, index, hostile);
+          if (v) violations.push(v);
+          // Balanced: a successful startup counts once, a failed one not at all.
+          const ok = v === null && ws.WSACleanup() === 0;
+          if (ws.WSACleanup() === 0)
+            violations.push(`WSAStartup(${param.name} = ${hostile.label}) was counted ${ok ? "twice" : "though it failed"}`);
+          cleanupAll();
+        }
+      }
+      return violations;
+    }
+
+    it("WSAStartup: no throw and a table code for every hostile argument; the reference count stays balanced", async () => {
+      expect(await tryStartup(everything)).toEqual([]);
+    });
+  });
+});
