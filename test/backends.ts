@@ -44,6 +44,9 @@ export const BACKENDS: readonly BackendUnderTest[] = [
   // node:dgram completes every send from dgram's callback (never during the call), cannot
   // pass MSG_DONTROUTE down, and keeps a connected peer in the core instead of the kernel.
   { name: "dgram", deviations: { immediateCompletion: false, dontRouteReachesKernel: false, connectSetsLocalAddress: false } },
+  // The addon sends with sendmsg during the call (immediate completion when the kernel
+  // takes the datagram) and passes MSG_DONTROUTE down; the core keeps the peer.
+  { name: "native", deviations: { immediateCompletion: true, dontRouteReachesKernel: true, connectSetsLocalAddress: false } },
 ];
 
 /** True when the registry has a backend of this name. */

@@ -187,8 +187,14 @@ describe.each(BACKENDS)("closing with sends in flight on $name", (backend) => {
         const rx = await openReceiver();
         onTestFinished(() => rx.close());
         const { rc, lastError } = await closeWithBlockingPending(rx);
-        expect(rc).toBe(ws.SOCKET_ERROR);
-        expect(ws.wsaErrorName(lastError)).toBe("WSA_OPERATION_ABORTED");
+        if (backend.deviations.immediateCompletion) {
+          // The kernel took the datagram during the call: nothing was left to abort.
+          expect(rc).toBe(0);
+          expect(lastError).toBe(0);
+        } else {
+          expect(rc).toBe(ws.SOCKET_ERROR);
+          expect(ws.wsaErrorName(lastError)).toBe("WSA_OPERATION_ABORTED");
+        }
       },
     );
   });

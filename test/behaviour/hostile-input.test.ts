@@ -624,15 +624,20 @@ describe.each(BACKENDS)("hostile input on $name", (backend: BackendUnderTest) =>
         const ctx = await makeCtx(onTestFinished);
         const ov = new ws.WSAOVERLAPPED();
         const rc = ws.WSASendTo(ctx.s, bufs("b7"), 1, null, 0, ctx.to, 16, ov, null);
-        expect(rc).toBe(ws.SOCKET_ERROR);
-        expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
+        if (backend.deviations.immediateCompletion && rc === 0) {
+          // Completed during the call: the wait has nothing to wait for, the write still fails.
+          expect(ws.HasOverlappedIoCompleted(ov)).toBe(true);
+        } else {
+          expect(rc).toBe(ws.SOCKET_ERROR);
+          expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
+        }
         const result = ws.WSAGetOverlappedResult(ctx.s, ov, Object.freeze({ value: 0 }), true, ref());
         const settled = await Promise.resolve(result).then(
           (v) => ({ v }),
           (e: unknown) => ({ e }),
         );
-        expect(settled).not.toHaveProperty("e");
-        if ("v" in settled && settled.v === false) expect(ws.wsaErrorName(ws.WSAGetLastError())).toBeDefined();
+        expect(settled).toEqual({ v: false });
+        expect(ws.WSAGetLastError()).toBe(ws.WSAEFAULT);
       },
     );
   });

@@ -5,6 +5,7 @@
  */
 import type { Backend } from "@wsasendto/core";
 import { dgramBackend } from "@wsasendto/dgram";
+import { loadNativeBackend } from "@wsasendto/native";
 
 /** The names a user can ask for. */
 export type BackendName = "dgram" | "native" | "auto";
@@ -12,7 +13,7 @@ export type BackendName = "dgram" | "native" | "auto";
 /** Each backend by name: the backend, or why it cannot be had on this machine. */
 const registry: Record<Exclude<BackendName, "auto">, () => Backend | string> = {
   dgram: () => dgramBackend,
-  native: () => "the native backend (@wsasendto/native) is not part of this build yet",
+  native: loadNativeBackend,
 };
 
 let explained = false;

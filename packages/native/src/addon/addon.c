@@ -1,0 +1,685 @@
+/*
+ * The N-API glue: every argument from JavaScript is checked here (a wrong type, a
+ * detached buffer, a huge count, a closed handle all become an error number, never a
+ * crash), then handed to the platform code. Results are numbers: a byte count or
+ * handle (>= 0), or a negated error code.
+ */
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#ifndef _WIN32
+#include <uv.h>
+#endif
+
+#define MAX_ARGS 8
+
+/* Reads up to MAX_ARGS arguments; missing ones are undefined. */
+static size_t get_args(napi_env env, napi_callback_info info, napi_value* argv) {
+  size_t argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  for (size_t i = argc; i < MAX_ARGS; i++) argv[i] = undef;
+  return argc;
+}
+
+static napi_value num(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+static napi_value fail(napi_env env, int err) { return num(env, -(double)err); }
+
+/* An integral JavaScript number in [lo, hi], or false. */
+static int get_int(napi_env env, napi_value v, double lo, double hi, double* out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return 0;
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return 0;
+  if (!(d >= lo && d <= hi) || d != (double)(int64_t)d) return 0;
+  *out = d;
+  return 1;
+}
+
+/* The bytes of a Uint8Array (a Buffer is one), or false. A detached one has no bytes. */
+static int get_bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  napi_typedarray_type type;
+  size_t length;
+  void* ptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, NULL, NULL) != napi_ok) return 0;
+  if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) return 0;
+  *data = (uint8_t*)ptr;
+  *len = length;
+  return length == 0 || ptr != NULL;
+}
+
+static int get_handle(napi_env env, napi_value v, ws_handle* h) {
+  double d;
+  if (!get_int(env, v, 0, 9007199254740991.0, &d)) return 0;
+  *h = (ws_handle)d;
+  return 1;
+}
+
+static int get_family(napi_env env, napi_value v, int* family) {
+  double d;
+  if (!get_int(env, v, 4, 6, &d) || (d != 4 && d != 6)) return 0;
+  *family = (int)d;
+  return 1;
+}
+
+/* An endpoint from (family, address bytes, port). */
+static int get_endpoint(napi_env env, napi_value fam, napi_value addr, napi_value port, ws_endpoint* ep) {
+  uint8_t* data;
+  size_t len;
+  double p;
+  memset(ep, 0, sizeof(*ep));
+  if (!get_family(env, fam, &ep->family)) return WS_ERR_INVAL;
+  if (!get_bytes(env, addr, &data, &len) || len < (ep->family == 4 ? 4u : 16u)) return WS_ERR_FAULT;
+  if (!get_int(env, port, 0, 65535, &p)) return WS_ERR_INVAL;
+  memcpy(ep->addr, data, ep->family == 4 ? 4 : 16);
+  ep->port = (uint16_t)p;
+  return 0;
+}
+
+/* open(family) -> handle | -err */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  int family;
+  if (!get_family(env, argv[0], &family)) return fail(env, WS_ERR_INVAL);
+  ws_handle h;
+  int err = ws_open(family, &h);
+  return err ? fail(env, err) : num(env, (double)h);
+}
+
+/* bind(handle, family, addrBytes, port) -> 0 | -err */
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  ws_endpoint ep;
+  if (!get_handle(env, argv[0], &h)) return fail(env, WS_ERR_INVAL);
+  int err = get_endpoint(env, argv[1], argv[2], argv[3], &ep);
+  if (!err) err = ws_bind(h, &ep);
+  return err ? fail(env, err) : num(env, 0);
+}
+
+/* localAddress(handle, family, out16) -> port | -err; the address bytes go to out16. */
+static napi_value js_local_address(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  int family;
+  uint8_t* out;
+  size_t len;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family)) return fail(env, WS_ERR_INVAL);
+  if (!get_bytes(env, argv[2], &out, &len) || len < 16) return fail(env, WS_ERR_FAULT);
+  ws_endpoint ep;
+  int err = ws_local_address(h, family, &ep);
+  if (err) return fail(env, err);
+  memcpy(out, ep.addr, 16);
+  return num(env, ep.port);
+}
+
+/* setOption(handle, family, option, value) -> 0 | -err */
+static napi_value js_set_option(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  int family;
+  double option, value;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[2], 0, 3, &option) ||
+      !get_int(env, argv[3], 0, 2147483647.0, &value))
+    return fail(env, WS_ERR_INVAL);
+  int err = ws_set_option(h, family, (int)option, (int)value);
+  return err ? fail(env, err) : num(env, 0);
+}
+
+/* getOption(handle, family, option) -> value | -err */
+static napi_value js_get_option(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  int family, value = 0;
+  double option;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[2], 0, 3, &option))
+    return fail(env, WS_ERR_INVAL);
+  int err = ws_get_option(h, family, (int)option, &value);
+  return err ? fail(env, err) : num(env, value);
+}
+
+/*
+ * Fills bufs from an array of Uint8Arrays: pointers to the caller's bytes, no copy.
+ * Returns the count, or -err.
+ */
+static int64_t fill_bufs(napi_env env, napi_value views, ws_buf* bufs, uint32_t max, size_t* total) {
+  bool is_array = false;
+  uint32_t n;
+  if (napi_is_array(env, views, &is_array) != napi_ok || !is_array) return -WS_ERR_FAULT;
+  if (napi_get_array_length(env, views, &n) != napi_ok) return -WS_ERR_FAULT;
+  if (n > max) return -WS_ERR_INVAL;
+  *total = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    uint8_t* data;
+    size_t len;
+    if (napi_get_element(env, views, i, &v) != napi_ok || !get_bytes(env, v, &data, &len)) return -WS_ERR_FAULT;
+    WS_BUF_SET(&bufs[i], data, len);
+    *total += len;
+  }
+  return n;
+}
+
+#ifdef _WIN32
+/*
+ * Windows: sends are overlapped WSASendTo calls that complete at once or later through
+ * the completion port (win.c). Per environment: a thread-safe function that carries
+ * completions from the port's thread to JavaScript (referenced while any send is
+ * pending, so that a pending send keeps Node alive), and the callback that onComplete
+ * registered. The context lives until the environment, its thread-safe function and
+ * every op that points to it are gone.
+ */
+typedef struct {
+  napi_env env;
+  napi_threadsafe_function tsfn;
+  napi_ref callback;  /* (id, status, bytes) => void, or NULL */
+  SRWLOCK lock;       /* guards live and tsfn_alive against the port's thread */
+  int live;           /* completions may still be queued to tsfn */
+  int tsfn_alive;     /* tsfn not finalized yet */
+  uint32_t pending;   /* pending sends (JavaScript thread only) */
+  volatile LONG refs; /* the environment, the tsfn, and each pending op */
+} win_env;
+
+/* A pending send: the platform's op first (win.c frees a failed one with free()). */
+typedef struct {
+  ws_op op;
+  win_env* owner;
+  napi_ref views; /* an array holding the views: their bytes stay alive while in flight */
+  double id;
+} win_op;
+
+static void win_env_unref(win_env* c) {
+  if (InterlockedDecrement(&c->refs) == 0) free(c);
+}
+
+/* Port thread (or ws_op_arm): hand the completion to the environment's JavaScript thread. */
+void ws_op_done(ws_op* o) {
+  win_op* op = (win_op*)o;
+  win_env* c = op->owner;
+  int queued = 0;
+  AcquireSRWLockExclusive(&c->lock);
+  if (c->live) queued = napi_call_threadsafe_function(c->tsfn, op, napi_tsfn_nonblocking) == napi_ok;
+  ReleaseSRWLockExclusive(&c->lock);
+  if (!queued) {
+    /* The environment is going away: nobody to tell; its references die with it. */
+    free(op);
+    win_env_unref(c);
+  }
+}
+
+/* JavaScript thread: one completion, exactly once per pending send. */
+static void win_call_js(napi_env env, napi_value js_cb, void* context, void* data) {
+  (void)js_cb;
+  win_env* c = (win_env*)context;
+  win_op* op = (win_op*)data;
+  double id = op->id;
+  int status = op->op.status;
+  uint32_t bytes = op->op.bytes;
+  napi_ref views = op->views;
+  free(op);
+  if (env) {
+    if (views) napi_delete_reference(env, views);
+    if (c->pending > 0 && --c->pending == 0) napi_unref_threadsafe_function(env, c->tsfn);
+    napi_value cb = NULL;
+    if (c->callback && napi_get_reference_value(env, c->callback, &cb) == napi_ok && cb) {
+      napi_value recv, argv[3], result;
+      napi_get_undefined(env, &recv);
+      napi_create_double(env, id, &argv[0]);
+      napi_create_int32(env, status, &argv[1]);
+      napi_create_double(env, (double)bytes, &argv[2]);
+      napi_call_function(env, recv, cb, 3, argv, &result);
+    }
+  }
+  win_env_unref(c);
+}
+
+static void win_tsfn_finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  win_env* c = (win_env*)data;
+  AcquireSRWLockExclusive(&c->lock);
+  c->live = 0;
+  c->tsfn_alive = 0;
+  ReleaseSRWLockExclusive(&c->lock);
+  win_env_unref(c);
+}
+
+/* Environment teardown: no more completions to JavaScript; the port stops with the last one. */
+static void win_env_cleanup(void* arg) {
+  win_env* c = (win_env*)arg;
+  AcquireSRWLockExclusive(&c->lock);
+  int alive = c->tsfn_alive;
+  c->live = 0;
+  ReleaseSRWLockExclusive(&c->lock);
+  if (alive) napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
+  if (c->callback) napi_delete_reference(c->env, c->callback);
+  c->callback = NULL;
+  ws_platform_release();
+  win_env_unref(c);
+}
+
+static int win_env_init(napi_env env) {
+  win_env* c = (win_env*)calloc(1, sizeof(win_env));
+  if (!c) return WS_ERR_NOMEM;
+  c->env = env;
+  InitializeSRWLock(&c->lock);
+  napi_value name;
+  napi_create_string_utf8(env, "wsasendto:completion", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, c, win_tsfn_finalize, c, win_call_js, &c->tsfn) !=
+      napi_ok) {
+    free(c);
+    return WS_ERR_NOMEM;
+  }
+  c->live = 1;
+  c->tsfn_alive = 1;
+  c->refs = 2; /* the environment and the tsfn */
+  napi_unref_threadsafe_function(env, c->tsfn);
+  if (napi_set_instance_data(env, c, NULL, NULL) != napi_ok || napi_add_env_cleanup_hook(env, win_env_cleanup, c) != napi_ok) {
+    napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
+    win_env_unref(c);
+    return WS_ERR_NOMEM;
+  }
+  return 0;
+}
+
+static win_env* win_env_of(napi_env env) {
+  void* data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
+  return (win_env*)data;
+}
+
+/* onComplete(callback) -> 0 | -err: this thread's completion callback, (id, status, bytes). */
+static napi_value js_on_complete(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  napi_valuetype t;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) return fail(env, WS_ERR_INVAL);
+  win_env* c = win_env_of(env);
+  if (!c) return fail(env, WSAENETDOWN);
+  napi_ref ref;
+  if (napi_create_reference(env, argv[0], 1, &ref) != napi_ok) return fail(env, WS_ERR_NOMEM);
+  if (c->callback) napi_delete_reference(env, c->callback);
+  c->callback = ref;
+  return num(env, 0);
+}
+
+/*
+ * send(handle, family, views, addrBytes, port, flags, id) -> bytes | -WSA_IO_PENDING | -err.
+ * Checks as POSIX's send does, plus the id. The views are read once: the same objects
+ * fill the WSABUFs and, when the send is pending, the array that keeps them alive.
+ */
+static napi_value js_send_win(napi_env env, napi_callback_info info) {
+  (void)fill_bufs; /* POSIX's way: Windows reads the views itself, below */
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  ws_endpoint to;
+  double flags, id;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 0, 4294967295.0, &flags) ||
+      !get_int(env, argv[6], 0, 9007199254740991.0, &id))
+    return fail(env, WS_ERR_INVAL);
+  int err = get_endpoint(env, argv[1], argv[3], argv[4], &to);
+  if (err) return fail(env, err);
+  uint32_t n;
+  bool is_array = false;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[2], &n) != napi_ok)
+    return fail(env, WS_ERR_FAULT);
+  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
+  win_env* c = win_env_of(env);
+  if (!c) return fail(env, WSAENETDOWN);
+  ws_buf stack_bufs[16];
+  napi_value stack_views[16];
+  ws_buf* bufs = stack_bufs;
+  napi_value* views = stack_views;
+  void* heap = NULL;
+  if (n > 16) {
+    heap = malloc((sizeof(ws_buf) + sizeof(napi_value)) * n);
+    if (!heap) return fail(env, WS_ERR_NOMEM);
+    bufs = (ws_buf*)heap;
+    views = (napi_value*)(bufs + n);
+  }
+  for (uint32_t i = 0; i < n && !err; i++) {
+    uint8_t* data;
+    size_t len;
+    if (napi_get_element(env, argv[2], i, &views[i]) != napi_ok || !get_bytes(env, views[i], &data, &len)) err = WS_ERR_FAULT;
+    else if (len > 0xFFFFFFFFu) err = WSAEMSGSIZE; /* a WSABUF holds at most 4 GiB - 1 */
+    else WS_BUF_SET(&bufs[i], data, len);
+  }
+  size_t sent = 0;
+  win_op* op = err ? NULL : (win_op*)malloc(sizeof(win_op));
+  if (!err && !op) err = WS_ERR_NOMEM;
+  if (!err) {
+    op->owner = c;
+    op->views = NULL;
+    op->id = id;
+    err = ws_send_overlapped(h, bufs, n, &to, (int)flags, &op->op, &sent);
+    if (err == 0) {
+      free(op);
+    } else if (err == WSA_IO_PENDING) {
+      /* In flight: keep the very views the WSABUFs point into, until the completion. */
+      napi_value keep;
+      if (napi_create_array_with_length(env, n, &keep) == napi_ok) {
+        for (uint32_t i = 0; i < n; i++) napi_set_element(env, keep, i, views[i]);
+        napi_create_reference(env, keep, 1, &op->views);
+      }
+      InterlockedIncrement(&c->refs);
+      if (c->pending++ == 0) napi_ref_threadsafe_function(env, c->tsfn);
+      ws_op_arm(&op->op);
+    }
+    /* Any other error: failed at once, and op is win.c's to free. */
+  }
+  free(heap);
+  return err ? fail(env, err) : num(env, (double)sent);
+}
+#endif
+
+/* send(handle, family, views, addrBytes, port, flags) -> bytes | -err */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+#ifdef _WIN32
+  return js_send_win(env, info);
+#else
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  ws_endpoint to;
+  double flags;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 0, 4294967295.0, &flags)) return fail(env, WS_ERR_INVAL);
+  int err = get_endpoint(env, argv[1], argv[3], argv[4], &to);
+  if (err) return fail(env, err);
+  ws_buf stack_bufs[16];
+  ws_buf* bufs = stack_bufs;
+  uint32_t n;
+  bool is_array = false;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[2], &n) != napi_ok)
+    return fail(env, WS_ERR_FAULT);
+  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
+  if (n > 16) {
+    bufs = (ws_buf*)malloc(sizeof(ws_buf) * n);
+    if (!bufs) return fail(env, WS_ERR_NOMEM);
+  }
+  size_t total;
+  int64_t count = fill_bufs(env, argv[2], bufs, WS_MAX_BUFS, &total);
+  size_t sent = 0;
+  err = count < 0 ? (int)-count : ws_send(h, bufs, (uint32_t)count, &to, (int)flags, &sent);
+  if (bufs != stack_bufs) free(bufs);
+  return err ? fail(env, err) : num(env, (double)sent);
+#endif
+}
+
+#ifndef _WIN32
+/* The element i of an array, or NULL. */
+static napi_value element(napi_env env, napi_value array, uint32_t i) {
+  napi_value v = NULL;
+  return napi_get_element(env, array, i, &v) == napi_ok ? v : NULL;
+}
+
+static uint32_t array_length(napi_env env, napi_value v) {
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array) return UINT32_MAX;
+  return napi_get_array_length(env, v, &n) == napi_ok ? n : UINT32_MAX;
+}
+
+/*
+ * sendBatch(handle, family, viewsList, addrList, portList, flags) -> datagrams sent | -err.
+ * Datagram i is viewsList[i] to (addrList[i], portList[i]). A partial batch returns how
+ * many left; the caller sends the rest again to learn what stopped them.
+ */
+static napi_value js_send_batch(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  double flags;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 0, 4294967295.0, &flags)) return fail(env, WS_ERR_INVAL);
+  uint32_t n = array_length(env, argv[2]);
+  if (n == UINT32_MAX || array_length(env, argv[3]) < n || array_length(env, argv[4]) < n) return fail(env, WS_ERR_FAULT);
+  if (n > WS_MAX_BATCH) return fail(env, WS_ERR_INVAL);
+  if (n == 0) return num(env, 0);
+  uint32_t total = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t c = array_length(env, element(env, argv[2], i));
+    if (c == UINT32_MAX) return fail(env, WS_ERR_FAULT);
+    if (c > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
+    total += c;
+  }
+  ws_datagram* d = (ws_datagram*)calloc(n, sizeof(ws_datagram));
+  ws_buf* bufs = (ws_buf*)calloc(total ? total : 1, sizeof(ws_buf));
+  int err = (!d || !bufs) ? WS_ERR_NOMEM : 0;
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < n && !err; i++) {
+    size_t bytes;
+    int64_t c = fill_bufs(env, element(env, argv[2], i), bufs + used, total - used, &bytes);
+    if (c < 0) {
+      err = (int)-c;
+      break;
+    }
+    d[i].bufs = bufs + used;
+    d[i].count = (uint32_t)c;
+    used += (uint32_t)c;
+    err = get_endpoint(env, argv[1], element(env, argv[3], i), element(env, argv[4], i), &d[i].to);
+  }
+  uint32_t done = 0;
+  if (!err) err = ws_send_batch(h, d, n, (int)flags, &done);
+  free(d);
+  free(bufs);
+  return done > 0 || !err ? num(env, done) : fail(env, err);
+}
+
+/* sendSegments(handle, family, views, addrBytes, port, segmentSize, flags) -> bytes | -err (UDP GSO). */
+static napi_value js_send_segments(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  ws_endpoint to;
+  double segment, flags;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 1, 65535, &segment) ||
+      !get_int(env, argv[6], 0, 4294967295.0, &flags))
+    return fail(env, WS_ERR_INVAL);
+  int err = get_endpoint(env, argv[1], argv[3], argv[4], &to);
+  if (err) return fail(env, err);
+  uint32_t n = array_length(env, argv[2]);
+  if (n == UINT32_MAX) return fail(env, WS_ERR_FAULT);
+  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
+  ws_buf* bufs = (ws_buf*)calloc(n ? n : 1, sizeof(ws_buf));
+  if (!bufs) return fail(env, WS_ERR_NOMEM);
+  size_t total, sent = 0;
+  int64_t c = fill_bufs(env, argv[2], bufs, n, &total);
+  err = c < 0 ? (int)-c : ws_send_segments(h, bufs, (uint32_t)c, &to, (uint16_t)segment, (int)flags, &sent);
+  free(bufs);
+  return err ? fail(env, err) : num(env, (double)sent);
+}
+
+/* gsoSupported() -> boolean: the kernel takes UDP_SEGMENT (probed once). */
+static napi_value js_gso_supported(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_get_boolean(env, ws_gso_supported() != 0, &out);
+  return out;
+}
+#endif
+
+/* close(handle) -> 0 | -err */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  if (!get_handle(env, argv[0], &h)) return fail(env, WS_ERR_INVAL);
+  int err = ws_close(h);
+  return err ? fail(env, err) : num(env, 0);
+}
+
+/* isRetryable(err) -> boolean: EAGAIN/ENOBUFS (POSIX), WSAEWOULDBLOCK/WSAENOBUFS (Windows). */
+static napi_value js_is_retryable(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  double e;
+  napi_value out;
+  napi_get_boolean(env, get_int(env, argv[0], 0, 2147483647.0, &e) && ws_is_retryable((int)e), &out);
+  return out;
+}
+
+#ifndef _WIN32
+/*
+ * A writability watcher: a uv_poll handle on Node's own loop that calls back into
+ * JavaScript (through MakeCallback, so promises settle) while sends wait for room.
+ */
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int polling;
+  int closed;
+} ws_watch;
+
+static void on_poll(uv_poll_t* handle, int status, int events) {
+  (void)events;
+  ws_watch* w = (ws_watch*)handle->data;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(w->env, &scope) != napi_ok) return;
+  napi_value cb, recv, arg, result;
+  if (napi_get_reference_value(w->env, w->callback, &cb) == napi_ok && cb != NULL) {
+    napi_get_undefined(w->env, &recv);
+    napi_create_int32(w->env, status, &arg);
+    napi_make_callback(w->env, w->context, recv, cb, 1, &arg, &result);
+  }
+  napi_close_handle_scope(w->env, scope);
+}
+
+static void on_watch_closed(uv_handle_t* handle) { free(handle->data); }
+
+static void watch_close(napi_env env, ws_watch* w) {
+  if (w->closed) return;
+  w->closed = 1;
+  uv_poll_stop(&w->poll);
+  napi_delete_reference(env, w->callback);
+  napi_async_destroy(env, w->context);
+  uv_close((uv_handle_t*)&w->poll, on_watch_closed);
+}
+
+static void watch_finalize(napi_env env, void* data, void* hint) {
+  (void)hint;
+  watch_close(env, (ws_watch*)data);
+}
+
+static ws_watch* get_watch(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void* data = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
+  ws_watch* w = (ws_watch*)data;
+  return w && !w->closed ? w : NULL;
+}
+
+/* watch(handle, callback) -> external | -err */
+static napi_value js_watch(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  napi_valuetype t;
+  if (!get_handle(env, argv[0], &h) || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function)
+    return fail(env, WS_ERR_INVAL);
+  uv_loop_t* loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return fail(env, WS_ERR_INVAL);
+  ws_watch* w = (ws_watch*)calloc(1, sizeof(ws_watch));
+  if (!w) return fail(env, WS_ERR_NOMEM);
+  int err = uv_poll_init(loop, &w->poll, (int)h);
+  if (err) {
+    free(w);
+    return fail(env, -err);
+  }
+  w->poll.data = w;
+  w->env = env;
+  napi_value name, external;
+  napi_create_string_utf8(env, "wsasendto:writable", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &w->context);
+  napi_create_reference(env, argv[1], 1, &w->callback);
+  if (napi_create_external(env, w, watch_finalize, NULL, &external) != napi_ok) {
+    watch_close(env, w);
+    return fail(env, WS_ERR_NOMEM);
+  }
+  return external;
+}
+
+/* want(watcher, on) -> 0 | -err: start or stop waiting for writability. */
+static napi_value js_want(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_watch* w = get_watch(env, argv[0]);
+  bool on = false;
+  if (!w || napi_get_value_bool(env, argv[1], &on) != napi_ok) return fail(env, WS_ERR_INVAL);
+  int err = 0;
+  if (on && !w->polling) err = uv_poll_start(&w->poll, UV_WRITABLE, on_poll);
+  else if (!on && w->polling) err = uv_poll_stop(&w->poll);
+  if (!err) w->polling = on;
+  return err ? fail(env, -err) : num(env, 0);
+}
+
+/* unwatch(watcher) -> 0: stops and releases the watcher (before the socket closes). */
+static napi_value js_unwatch(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_watch* w = get_watch(env, argv[0]);
+  if (!w) return fail(env, WS_ERR_INVAL);
+  watch_close(env, w);
+  return num(env, 0);
+}
+#endif
+
+static napi_value init(napi_env env, napi_value exports) {
+  if (ws_platform_init() != 0) return exports;
+#ifdef _WIN32
+  if (win_env_init(env) != 0) {
+    ws_platform_release();
+    return exports;
+  }
+#endif
+  napi_property_descriptor props[] = {
+    {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"localAddress", NULL, js_local_address, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setOption", NULL, js_set_option, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"getOption", NULL, js_get_option, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"isRetryable", NULL, js_is_retryable, NULL, NULL, NULL, napi_enumerable, NULL},
+#ifdef _WIN32
+    {"onComplete", NULL, js_on_complete, NULL, NULL, NULL, napi_enumerable, NULL},
+#endif
+#ifndef _WIN32
+    {"sendBatch", NULL, js_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sendSegments", NULL, js_send_segments, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"gsoSupported", NULL, js_gso_supported, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"watch", NULL, js_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"want", NULL, js_want, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"unwatch", NULL, js_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
+#endif
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  napi_value platform;
+#ifdef _WIN32
+  napi_create_string_utf8(env, "win32", NAPI_AUTO_LENGTH, &platform);
+#else
+  napi_create_string_utf8(env, "posix", NAPI_AUTO_LENGTH, &platform);
+#endif
+  napi_set_named_property(env, exports, "errors", platform);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

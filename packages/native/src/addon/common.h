@@ -1,0 +1,134 @@
+/*
+ * The one header between the addon's N-API glue (addon.c) and its platform code
+ * (posix.c, win.c). The glue validates every JavaScript argument and turns it into
+ * these C types; the platform code makes the system calls. Errors are returned as
+ * numbers: positive errno values on POSIX, WSA codes on Windows. Never strings.
+ */
+#ifndef WSASENDTO_COMMON_H
+#define WSASENDTO_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+/* A WSABUF array is what WSASendTo takes: the glue fills it in place, no copy. */
+typedef WSABUF ws_buf;
+#define WS_BUF_SET(b, p, l) ((b)->buf = (char*)(p), (b)->len = (ULONG)(l))
+#else
+#include <sys/uio.h>
+/* A struct iovec array is what sendmsg takes: the glue fills it in place, no copy. */
+typedef struct iovec ws_buf;
+#define WS_BUF_SET(b, p, l) ((b)->iov_base = (void*)(p), (b)->iov_len = (size_t)(l))
+#endif
+
+#ifdef _WIN32
+#define WS_ERR_FAULT WSAEFAULT
+#define WS_ERR_INVAL WSAEINVAL
+#define WS_ERR_NOMEM WSAENOBUFS
+#else
+#include <errno.h>
+#define WS_ERR_FAULT EFAULT
+#define WS_ERR_INVAL EINVAL
+#define WS_ERR_NOMEM ENOMEM
+#endif
+
+/* The most buffers one datagram may gather (Linux's UIO_MAXIOV). */
+#define WS_MAX_BUFS 1024
+/* The most datagrams one batch may carry. */
+#define WS_MAX_BATCH 1024
+
+/* Options, as the JavaScript side numbers them. */
+enum ws_option { WS_OPT_BROADCAST = 0, WS_OPT_SNDBUF = 1, WS_OPT_RCVBUF = 2, WS_OPT_TTL = 3 };
+
+/* An IP endpoint: family 4 or 6, address bytes in network order, host-order port. */
+typedef struct {
+  int family;
+  uint8_t addr[16];
+  uint16_t port;
+} ws_endpoint;
+
+/* A socket handle as JavaScript holds it: an fd on POSIX, a SOCKET on Windows. */
+typedef int64_t ws_handle;
+
+int ws_platform_init(void);
+int ws_open(int family, ws_handle* out);
+int ws_bind(ws_handle h, const ws_endpoint* local);
+int ws_local_address(ws_handle h, int family, ws_endpoint* out);
+int ws_set_option(ws_handle h, int family, int option, int value);
+int ws_get_option(ws_handle h, int family, int option, int* value);
+/* Sends one datagram without blocking; *sent is the byte count on success. */
+int ws_send(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, int flags, size_t* sent);
+int ws_close(ws_handle h);
+
+#ifndef _WIN32
+/* One datagram of a batch: its buffers and destination; `bytes` is filled once sent. */
+typedef struct {
+  ws_buf* bufs;
+  uint32_t count;
+  ws_endpoint to;
+  size_t bytes;
+} ws_datagram;
+
+/*
+ * Sends datagrams in order in as few system calls as the platform allows (sendmmsg on
+ * Linux, a sendmsg loop elsewhere). *done is how many left; the error (0 if none) is
+ * the one that stopped the first datagram not sent.
+ */
+int ws_send_batch(ws_handle h, ws_datagram* datagrams, uint32_t n, int flags, uint32_t* done);
+/* UDP GSO: one send the kernel cuts into `segment`-byte datagrams (Linux UDP_SEGMENT). */
+int ws_send_segments(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, uint16_t segment, int flags,
+                     size_t* sent);
+/* True where the kernel takes UDP_SEGMENT (probed once). */
+int ws_gso_supported(void);
+#endif
+/* True when the error means "try again when writable" (EAGAIN, ENOBUFS). */
+int ws_is_retryable(int err);
+
+#ifdef _WIN32
+/*
+ * Windows: overlapped sends, completed through the process's I/O completion port
+ * (win.c). ws_platform_init starts the port and its service thread (reference counted:
+ * once per Node environment); ws_platform_release, from the environment's cleanup hook,
+ * stops them with the last environment. ws_send is not used on Windows: js_send calls
+ * ws_send_overlapped instead.
+ */
+void ws_platform_release(void);
+
+/*
+ * One overlapped send. It must be the first member of a block from malloc (the glue
+ * puts its own fields after it): the platform code frees that block itself when the
+ * send failed at once. `state` and `to` are the platform code's.
+ */
+typedef struct {
+  WSAOVERLAPPED ov;
+  SOCKET socket;
+  volatile LONG state;
+  int status;     /* on completion: 0 or a WSA code */
+  uint32_t bytes; /* on completion: the bytes sent */
+  struct sockaddr_storage to;
+} ws_op;
+
+/*
+ * Sends one datagram with WSASendTo on the socket's overlapped handle, with the caller's
+ * buffers as the WSABUFs. Returns:
+ *   0: completed at once, *sent is the byte count; no completion follows and op is the
+ *      caller's again (to free);
+ *   WSA_IO_PENDING: op belongs to the port; the caller must call ws_op_arm(op) once its
+ *      own bookkeeping is ready, after which ws_op_done(op) is called exactly once;
+ *   another WSA code: failed at once; op now belongs to the platform code, which frees it.
+ */
+int ws_send_overlapped(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, int flags, ws_op* op,
+                       size_t* sent);
+/* Declares a pending op's bookkeeping ready; may call ws_op_done(op) before returning. */
+void ws_op_arm(ws_op* op);
+/*
+ * Implemented by the glue: a pending op completed (op->status, op->bytes are set).
+ * Called once per op, on the port's service thread or inside ws_op_arm; the glue then
+ * owns op and frees it.
+ */
+void ws_op_done(ws_op* op);
+#endif
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * POSIX (Linux, macOS): a non-blocking UDP socket of the addon's own; one sendmsg per
+ * gathered datagram with one iovec per WSABUF, on the calling thread.
+ */
+#ifndef _WIN32
+#define _GNU_SOURCE
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int ws_platform_init(void) { return 0; }
+
+static socklen_t to_sockaddr(const ws_endpoint* ep, struct sockaddr_storage* ss) {
+  memset(ss, 0, sizeof(*ss));
+  if (ep->family == 4) {
+    struct sockaddr_in* sin = (struct sockaddr_in*)ss;
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(ep->port);
+    memcpy(&sin->sin_addr, ep->addr, 4);
+    return sizeof(*sin);
+  }
+  struct sockaddr_in6* sin6 = (struct sockaddr_in6*)ss;
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(ep->port);
+  memcpy(&sin6->sin6_addr, ep->addr, 16);
+  return sizeof(*sin6);
+}
+
+int ws_open(int family, ws_handle* out) {
+  int domain = family == 4 ? AF_INET : AF_INET6;
+#ifdef SOCK_NONBLOCK
+  int fd = socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return errno;
+#else
+  int fd = socket(domain, SOCK_DGRAM, IPPROTO_UDP);
+  if (fd < 0) return errno;
+  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
+#endif
+#ifdef SO_NOSIGPIPE
+  int one_nosig = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one_nosig, sizeof(one_nosig));
+#endif
+  if (family == 6) {
+    /* Windows' AF_INET6 sockets are IPv6-only unless told otherwise. */
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
+      int err = errno;
+      close(fd);
+      return err;
+    }
+  }
+  *out = fd;
+  return 0;
+}
+
+int ws_bind(ws_handle h, const ws_endpoint* local) {
+  struct sockaddr_storage ss;
+  socklen_t len = to_sockaddr(local, &ss);
+  return bind((int)h, (struct sockaddr*)&ss, len) < 0 ? errno : 0;
+}
+
+int ws_local_address(ws_handle h, int family, ws_endpoint* out) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname((int)h, (struct sockaddr*)&ss, &len) < 0) return errno;
+  memset(out, 0, sizeof(*out));
+  out->family = family;
+  if (ss.ss_family == AF_INET) {
+    const struct sockaddr_in* sin = (const struct sockaddr_in*)&ss;
+    memcpy(out->addr, &sin->sin_addr, 4);
+    out->port = ntohs(sin->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)&ss;
+    memcpy(out->addr, &sin6->sin6_addr, 16);
+    out->port = ntohs(sin6->sin6_port);
+  } else {
+    return EAFNOSUPPORT;
+  }
+  return 0;
+}
+
+static int option_name(int family, int option, int* level, int* name) {
+  switch (option) {
+    case WS_OPT_BROADCAST: *level = SOL_SOCKET; *name = SO_BROADCAST; return 0;
+    case WS_OPT_SNDBUF: *level = SOL_SOCKET; *name = SO_SNDBUF; return 0;
+    case WS_OPT_RCVBUF: *level = SOL_SOCKET; *name = SO_RCVBUF; return 0;
+    case WS_OPT_TTL:
+      if (family == 4) { *level = IPPROTO_IP; *name = IP_TTL; }
+      else { *level = IPPROTO_IPV6; *name = IPV6_UNICAST_HOPS; }
+      return 0;
+    default: return ENOPROTOOPT;
+  }
+}
+
+int ws_set_option(ws_handle h, int family, int option, int value) {
+  int level, name;
+  int err = option_name(family, option, &level, &name);
+  if (err) return err;
+  return setsockopt((int)h, level, name, &value, sizeof(value)) < 0 ? errno : 0;
+}
+
+int ws_get_option(ws_handle h, int family, int option, int* value) {
+  int level, name;
+  int err = option_name(family, option, &level, &name);
+  if (err) return err;
+  socklen_t len = sizeof(*value);
+  return getsockopt((int)h, level, name, value, &len) < 0 ? errno : 0;
+}
+
+/* Winsock's MSG_DONTROUTE (4) reaches the kernel as the platform's own. */
+static int sys_flags_of(int flags) {
+  int sys_flags = 0;
+  if (flags & 4) sys_flags |= MSG_DONTROUTE;
+#ifdef MSG_NOSIGNAL
+  sys_flags |= MSG_NOSIGNAL;
+#endif
+  return sys_flags;
+}
+
+
+int ws_send(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, int flags, size_t* sent) {
+  struct sockaddr_storage ss;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_name = &ss;
+  msg.msg_namelen = to_sockaddr(to, &ss);
+  msg.msg_iov = bufs;
+  msg.msg_iovlen = count;
+  ssize_t n;
+  do {
+    n = sendmsg((int)h, &msg, sys_flags_of(flags));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  *sent = (size_t)n;
+  return 0;
+}
+
+int ws_send_batch(ws_handle h, ws_datagram* d, uint32_t n, int flags, uint32_t* done) {
+  *done = 0;
+  if (n == 0) return 0;
+#if defined(__linux__)
+  struct mmsghdr* msgs = calloc(n, sizeof(struct mmsghdr));
+  struct sockaddr_storage* names = calloc(n, sizeof(struct sockaddr_storage));
+  if (!msgs || !names) {
+    free(msgs);
+    free(names);
+    return ENOMEM;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    msgs[i].msg_hdr.msg_name = &names[i];
+    msgs[i].msg_hdr.msg_namelen = to_sockaddr(&d[i].to, &names[i]);
+    msgs[i].msg_hdr.msg_iov = d[i].bufs;
+    msgs[i].msg_hdr.msg_iovlen = d[i].count;
+  }
+  int err = 0;
+  while (*done < n) {
+    int r = sendmmsg((int)h, msgs + *done, n - *done, sys_flags_of(flags));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    for (int i = 0; i < r; i++) d[*done + i].bytes = msgs[*done + i].msg_len;
+    *done += (uint32_t)r;
+  }
+  free(msgs);
+  free(names);
+  return err;
+#else
+  for (; *done < n; (*done)++) {
+    int err = ws_send(h, d[*done].bufs, d[*done].count, &d[*done].to, flags, &d[*done].bytes);
+    if (err) return err;
+  }
+  return 0;
+#endif
+}
+
+#if defined(__linux__)
+#include <netinet/udp.h>
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#endif
+
+int ws_send_segments(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, uint16_t segment, int flags,
+                     size_t* sent) {
+#if defined(__linux__)
+  struct sockaddr_storage ss;
+  struct msghdr msg;
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } control;
+  memset(&msg, 0, sizeof(msg));
+  memset(&control, 0, sizeof(control));
+  msg.msg_name = &ss;
+  msg.msg_namelen = to_sockaddr(to, &ss);
+  msg.msg_iov = bufs;
+  msg.msg_iovlen = count;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof(control.buf);
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
+  ssize_t n;
+  do {
+    n = sendmsg((int)h, &msg, sys_flags_of(flags));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  *sent = (size_t)n;
+  return 0;
+#else
+  (void)h; (void)bufs; (void)count; (void)to; (void)segment; (void)flags; (void)sent;
+  return EOPNOTSUPP;
+#endif
+}
+
+int ws_gso_supported(void) {
+#if defined(__linux__)
+  static int probed = -1;
+  if (probed < 0) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    int seg = 1200;
+    probed = fd >= 0 && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)) == 0;
+    if (fd >= 0) close(fd);
+  }
+  return probed;
+#else
+  return 0;
+#endif
+}
+
+int ws_close(ws_handle h) { return close((int)h) < 0 ? errno : 0; }
+
+int ws_is_retryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
+#endif

@@ -1,0 +1,326 @@
+/**
+ * @wsasendto/native: the backend over the Node-API addon. On POSIX a gathered send is
+ * one `sendmsg` on the calling thread, with iovecs pointing at the caller's bytes: when
+ * the kernel takes it at once the operation completes immediately (overlapped
+ * `WSASendTo` returns 0). Only `EAGAIN`/`ENOBUFS` make it pending; it is retried, in
+ * order, when a poll handle on Node's loop reports the socket writable.
+ */
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type Backend,
+  type BackendOption,
+  type BackendSocket,
+  type BatchItem,
+  type Completion,
+  completedNow,
+  Deque,
+  type Endpoint,
+  failedNow,
+  formatIPv6,
+  type IPFamily,
+  parseIPv4,
+  parseIPv6,
+  SEND_PENDING,
+  type SendOutcome,
+  WSA_IO_PENDING,
+  WSA_OPERATION_ABORTED,
+  WSAENETDOWN,
+  wsaFromOsError,
+} from "@wsasendto/core";
+
+/** The addon's functions: numbers in, numbers out (a negated error code on failure). */
+export interface NativeBinding {
+  readonly errors: "posix" | "win32";
+  open(family: IPFamily): number;
+  bind(handle: number, family: IPFamily, address: Uint8Array, port: number): number;
+  localAddress(handle: number, family: IPFamily, out: Uint8Array): number;
+  setOption(handle: number, family: IPFamily, option: number, value: number): number;
+  getOption(handle: number, family: IPFamily, option: number): number;
+  /**
+   * Sends one datagram. POSIX: the bytes sent, or -errno (EAGAIN/ENOBUFS: retry when
+   * writable). Windows: the bytes sent (completed at once), -WSA_IO_PENDING (completes
+   * later through the `onComplete` callback with this `id`), or -WSA code.
+   */
+  send(
+    handle: number,
+    family: IPFamily,
+    views: readonly Uint8Array[],
+    address: Uint8Array,
+    port: number,
+    flags: number,
+    id: number,
+  ): number;
+  /** Windows: registers this thread's completion callback, `(id, status, bytes)`, status a WSA code. */
+  onComplete?(callback: (id: number, status: number, bytes: number) => void): number;
+  /** POSIX: datagram i is views[i] to (addresses[i], ports[i]); how many were sent, or -errno. */
+  sendBatch?(
+    handle: number,
+    family: IPFamily,
+    views: readonly (readonly Uint8Array[])[],
+    addresses: readonly Uint8Array[],
+    ports: readonly number[],
+    flags: number,
+  ): number;
+  /** POSIX: one UDP GSO send cut into `segment`-byte datagrams; the bytes sent, or -errno. */
+  sendSegments?(
+    handle: number,
+    family: IPFamily,
+    views: readonly Uint8Array[],
+    address: Uint8Array,
+    port: number,
+    segment: number,
+    flags: number,
+  ): number;
+  /** POSIX: whether the kernel takes UDP_SEGMENT (probed once). */
+  gsoSupported?(): boolean;
+  close(handle: number): number;
+  isRetryable(error: number): boolean;
+  watch?(handle: number, onWritable: (status: number) => void): unknown;
+  want?(watcher: unknown, on: boolean): number;
+  unwatch?(watcher: unknown): number;
+}
+
+/** The most datagrams one sendmmsg call carries (the addon's limit). */
+const MAX_BATCH = 1024;
+
+const OPTION_NUMBER: Record<BackendOption, number> = { broadcast: 0, sndbuf: 1, rcvbuf: 2, ttl: 3 };
+
+const packageRoot = dirname(dirname(fileURLToPath(import.meta.url)));
+
+let binding: NativeBinding | null = null;
+let loadFailure = "";
+
+/** Loads the addon once: the binding, or a sentence saying why it is not here. */
+export function loadBinding(): NativeBinding | string {
+  if (binding) return binding;
+  if (loadFailure) return loadFailure;
+  try {
+    const require = createRequire(import.meta.url);
+    const load = require("node-gyp-build") as (dir: string) => NativeBinding;
+    const loaded = load(packageRoot);
+    if (loaded.errors === "win32") loaded.onComplete?.(onWindowsCompletion);
+    binding = loaded;
+    return binding;
+  } catch (error) {
+    loadFailure = `the native addon did not load (${(error as Error).message.split("\n")[0]})`;
+    return loadFailure;
+  }
+}
+
+/** Winsock code of an addon error: errno on POSIX (through the core's table), WSA codes as they are on Windows. */
+function toWsa(b: NativeBinding, error: number): number {
+  return b.errors === "win32" ? error : wsaFromOsError(error, WSAENETDOWN);
+}
+
+// The core hands out one Endpoint object per destination while it stays the same, so
+// one remembered conversion serves a loop of sends.
+let lastEndpoint: Endpoint | null = null;
+let lastBytes: Uint8Array = new Uint8Array(16);
+
+function bytesOf(ep: Endpoint): Uint8Array {
+  if (ep !== lastEndpoint) {
+    lastBytes = (ep.family === 4 ? parseIPv4(ep.address) : parseIPv6(ep.address)) ?? new Uint8Array(16);
+    lastEndpoint = ep;
+  }
+  return lastBytes;
+}
+
+// Windows: operations the completion port will report, by the id given to the addon.
+const pendingById = new Map<number, Completion>();
+let nextOperationId = 1;
+
+function onWindowsCompletion(id: number, status: number, bytes: number): void {
+  const completion = pendingById.get(id);
+  pendingById.delete(id);
+  completion?.complete(status, bytes);
+}
+
+interface Waiting {
+  readonly views: readonly Uint8Array[];
+  readonly to: Endpoint;
+  readonly flags: number;
+  readonly completion: Completion;
+}
+
+class NativeSocket implements BackendSocket {
+  readonly #b: NativeBinding;
+  readonly #h: number;
+  readonly #family: IPFamily;
+  #closed = false;
+  readonly #waiting = new Deque<Waiting>();
+  #watcher: unknown = null;
+  #polling = false;
+
+  constructor(b: NativeBinding, handle: number, family: IPFamily) {
+    this.#b = b;
+    this.#h = handle;
+    this.#family = family;
+  }
+
+  bind(local: Endpoint): number {
+    const rc = this.#b.bind(this.#h, this.#family, bytesOf(local), local.port);
+    return rc < 0 ? toWsa(this.#b, -rc) : 0;
+  }
+
+  connect(_peer: Endpoint | null): number {
+    // The core keeps the peer and names it on every send, so lpTo can override it.
+    return 0;
+  }
+
+  send(views: readonly Uint8Array[], _byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome {
+    if (this.#b.errors === "win32") return this.#sendOverlapped(views, to, flags, completion);
+    if (this.#waiting.length === 0) {
+      const n = this.#b.send(this.#h, this.#family, views, bytesOf(to), to.port, flags, 0);
+      if (n >= 0) return completedNow(n);
+      if (!this.#b.isRetryable(-n)) return failedNow(toWsa(this.#b, -n));
+    }
+    // Behind a send that is waiting, or refused for lack of room: wait, in order. The
+    // views keep the caller's bytes alive until the send completes.
+    this.#waiting.push({ views, to, flags, completion });
+    this.#wantWritable(true);
+    return SEND_PENDING;
+  }
+
+  sendMany(items: readonly BatchItem[], flags: number): void {
+    const b = this.#b;
+    let next = 0;
+    // One sendmmsg per chunk while nothing waits; what it did not take goes one by one
+    // (the first of those learns why it stopped, or waits for room, in order).
+    while (b.sendBatch && this.#waiting.length === 0 && next < items.length) {
+      const chunk = items.slice(next, next + MAX_BATCH);
+      const done = b.sendBatch(
+        this.#h,
+        this.#family,
+        chunk.map((i) => i.views),
+        chunk.map((i) => bytesOf(i.to)),
+        chunk.map((i) => i.to.port),
+        flags,
+      );
+      if (done <= 0) break;
+      for (let i = 0; i < done; i++) {
+        const item = chunk[i] as BatchItem;
+        item.completion.complete(0, item.byteLength);
+      }
+      next += done;
+      if (done < chunk.length) break;
+    }
+    for (; next < items.length; next++) {
+      const item = items[next] as BatchItem;
+      const outcome = this.send(item.views, item.byteLength, item.to, flags, item.completion);
+      if (outcome >= 0) item.completion.complete(0, outcome);
+      else if (outcome !== SEND_PENDING) item.completion.complete(-outcome, 0);
+    }
+  }
+
+  sendSegments(
+    views: readonly Uint8Array[],
+    _byteLength: number,
+    segmentSize: number,
+    to: Endpoint,
+    flags: number,
+    _completion: Completion,
+  ): SendOutcome | undefined {
+    const b = this.#b;
+    if (!b.sendSegments || !b.gsoSupported?.() || this.#waiting.length > 0) return undefined;
+    const n = b.sendSegments(this.#h, this.#family, views, bytesOf(to), to.port, segmentSize, flags);
+    if (n >= 0) return completedNow(n);
+    // No room now, or GSO refused for this route: the core cuts the datagrams itself.
+    return undefined;
+  }
+
+  /**
+   * Windows: the addon's overlapped WSASendTo with the caller's buffers as WSABUFs. It
+   * completed at once, or is pending until the completion port reports it (the addon
+   * keeps the buffers alive until then), or failed at once.
+   */
+  #sendOverlapped(views: readonly Uint8Array[], to: Endpoint, flags: number, completion: Completion): SendOutcome {
+    const id = nextOperationId++;
+    const n = this.#b.send(this.#h, this.#family, views, bytesOf(to), to.port, flags, id);
+    if (n >= 0) return completedNow(n);
+    if (n !== -WSA_IO_PENDING) return failedNow(-n);
+    pendingById.set(id, completion);
+    return SEND_PENDING;
+  }
+
+  #wantWritable(on: boolean): void {
+    if (this.#polling === on || this.#closed) return;
+    const b = this.#b;
+    if (!b.watch || !b.want) return;
+    this.#watcher ??= b.watch(this.#h, () => this.#onWritable());
+    if (typeof this.#watcher === "number") {
+      // No watcher could be made: fail what waits rather than leave it hanging.
+      this.#failWaiting(toWsa(b, -this.#watcher));
+      this.#watcher = null;
+      return;
+    }
+    if (b.want(this.#watcher, on) === 0) this.#polling = on;
+  }
+
+  #onWritable(): void {
+    const b = this.#b;
+    for (let next = this.#waiting.peek(); next && !this.#closed; next = this.#waiting.peek()) {
+      const n = b.send(this.#h, this.#family, next.views, bytesOf(next.to), next.to.port, next.flags, 0);
+      if (n < 0 && b.isRetryable(-n)) return;
+      this.#waiting.shift();
+      if (n >= 0) next.completion.complete(0, n);
+      else next.completion.complete(toWsa(b, -n), 0);
+    }
+    this.#wantWritable(false);
+  }
+
+  #failWaiting(code: number): void {
+    for (const w of this.#waiting.drain()) w.completion.complete(code, 0);
+  }
+
+  cancel(completion: Completion): boolean {
+    let found = false;
+    for (const w of this.#waiting.drain()) {
+      if (w.completion === completion) found = true;
+      else this.#waiting.push(w);
+    }
+    return found;
+  }
+
+  localAddress(): Endpoint | null {
+    const out = new Uint8Array(16);
+    const port = this.#b.localAddress(this.#h, this.#family, out);
+    if (port < 0) return null;
+    const address = this.#family === 4 ? `${out[0]}.${out[1]}.${out[2]}.${out[3]}` : formatIPv6(out);
+    return { family: this.#family, address, port };
+  }
+
+  setOption(option: BackendOption, value: number): number {
+    const rc = this.#b.setOption(this.#h, this.#family, OPTION_NUMBER[option], value);
+    return rc < 0 ? toWsa(this.#b, -rc) : 0;
+  }
+
+  getOption(option: BackendOption): number | undefined {
+    const v = this.#b.getOption(this.#h, this.#family, OPTION_NUMBER[option]);
+    return v < 0 ? undefined : v;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Sends still waiting never reached the kernel: aborted, never sent.
+    this.#failWaiting(WSA_OPERATION_ABORTED);
+    if (this.#watcher !== null && this.#b.unwatch) this.#b.unwatch(this.#watcher);
+    this.#watcher = null;
+    this.#b.close(this.#h);
+  }
+}
+
+/** The native backend, or a sentence saying why it cannot be had on this machine. */
+export function loadNativeBackend(): Backend | string {
+  const b = loadBinding();
+  if (typeof b === "string") return b;
+  return {
+    name: "native",
+    open(family: IPFamily): BackendSocket | number {
+      const h = b.open(family);
+      return h < 0 ? toWsa(b, -h) : new NativeSocket(b, h, family);
+    },
+  };
+}
