@@ -31,6 +31,12 @@ export interface Deviations {
    * wildcard address (getsockname reports INADDR_ANY / ::, with the right port).
    */
   readonly connectSetsLocalAddress: boolean;
+  /**
+   * `sendSegments` hands the kernel one UDP GSO send (`UDP_SEGMENT`) that it cuts into
+   * datagrams (`gso: true`). False: the core cuts the datagrams and sends them as a batch.
+   * Both deliver the same datagrams.
+   */
+  readonly kernelGso: boolean;
 }
 
 /** A backend under test: its name (as WSASENDTO_BACKEND / `backend:` spell it) and its deviations. */
@@ -43,10 +49,22 @@ export interface BackendUnderTest {
 export const BACKENDS: readonly BackendUnderTest[] = [
   // node:dgram completes every send from dgram's callback (never during the call), cannot
   // pass MSG_DONTROUTE down, and keeps a connected peer in the core instead of the kernel.
-  { name: "dgram", deviations: { immediateCompletion: false, dontRouteReachesKernel: false, connectSetsLocalAddress: false } },
+  {
+    name: "dgram",
+    deviations: { immediateCompletion: false, dontRouteReachesKernel: false, connectSetsLocalAddress: false, kernelGso: false },
+  },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
-  // takes the datagram) and passes MSG_DONTROUTE down; the core keeps the peer.
-  { name: "native", deviations: { immediateCompletion: true, dontRouteReachesKernel: true, connectSetsLocalAddress: false } },
+  // takes the datagram) and passes MSG_DONTROUTE down; the core keeps the peer. GSO is
+  // Linux's (UDP_SEGMENT, kernel 4.18 and later).
+  {
+    name: "native",
+    deviations: {
+      immediateCompletion: true,
+      dontRouteReachesKernel: true,
+      connectSetsLocalAddress: false,
+      kernelGso: process.platform === "linux",
+    },
+  },
 ];
 
 /** True when the registry has a backend of this name. */

@@ -166,9 +166,16 @@ export class SocketEntry implements OperationOwner {
    * UDP GSO: `views` (one buffer of `byteLength` bytes) leave as datagrams of
    * `segmentSize` bytes, the last possibly shorter, completing `op` once with the total.
    * Where the backend or the kernel cannot, the core cuts the datagrams itself and sends
-   * them as a batch. Returns 0 or a Winsock code (nothing sent).
+   * them as a batch. Returns which way it went (`"gso"`, `"cut"`), or a Winsock code
+   * (nothing sent).
    */
-  startSegments(views: readonly Uint8Array[], segmentSize: number, to: Endpoint | null, flags: number, op: Operation): number {
+  startSegments(
+    views: readonly Uint8Array[],
+    segmentSize: number,
+    to: Endpoint | null,
+    flags: number,
+    op: Operation,
+  ): "gso" | "cut" | number {
     const rc = this.#checkSend(to, flags);
     if (rc !== 0) return rc;
     const byteLength = totalLength(views);
@@ -183,11 +190,11 @@ export class SocketEntry implements OperationOwner {
     const outcome = this.native.sendSegments?.(views, byteLength, segmentSize, dest, flags, op);
     if (outcome === undefined) {
       this.#sendCut(views, byteLength, segmentSize, dest, flags, op);
-      return 0;
+      return "cut";
     }
     if (outcome >= 0) op.complete(0, outcome);
     else if (outcome !== SEND_PENDING) op.complete(-outcome, 0);
-    return 0;
+    return "gso";
   }
 
   /** GSO's fallback: the datagrams cut here, sent as a batch, reported as one operation. */
