@@ -46,6 +46,8 @@ export const WSA_ERROR_TABLE = [
   ["WSASYSNOTREADY", 10091, "Network subsystem is unavailable."],
   ["WSAVERNOTSUPPORTED", 10092, "Winsock.dll version out of range."],
   ["WSANOTINITIALISED", 10093, "Successful WSAStartup not yet performed."],
+  ["WSAEINVALIDPROVIDER", 10105, "Service provider is invalid."],
+  ["WSAEPROVIDERFAILEDINIT", 10106, "Service provider failed to initialize."],
 ] as const;
 
 type Row = (typeof WSA_ERROR_TABLE)[number];

@@ -39,6 +39,11 @@ export function configureBackends(select: BackendSelector): void {
   selector = select;
 }
 
+/** A backend by name for one socket (`WSAPROTOCOL_INFO.szProtocol`), or why it cannot be had. */
+export function backendByName(name: string): Backend | string {
+  return selector ? selector(name) : "no backends are configured";
+}
+
 /** The backend `WSAStartup` chose, or null before it. */
 export function currentBackend(): Backend | null {
   return current;

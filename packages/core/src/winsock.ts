@@ -5,7 +5,7 @@
  * throws, a detached buffer) becomes `SOCKET_ERROR` with `WSAEFAULT`.
  */
 
-import type { BackendOption } from "./backend.js";
+import type { Backend, BackendOption } from "./backend.js";
 import { captureWsabufs, type WSABUF } from "./buffers.js";
 import {
   INVALID_SOCKET,
@@ -33,9 +33,11 @@ import {
   WSAEAFNOSUPPORT,
   WSAEFAULT,
   WSAEINVAL,
+  WSAEINVALIDPROVIDER,
   WSAENOPROTOOPT,
   WSAENOTCONN,
   WSAEPROTONOSUPPORT,
+  WSAEPROVIDERFAILEDINIT,
   WSAESOCKTNOSUPPORT,
   WSANOTINITIALISED,
 } from "./constants.js";
@@ -44,7 +46,7 @@ import { setLastError } from "./last-error.js";
 import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
 import { type Endpoint, ipFamilyOf, isWildcard, readSockaddr, type SOCKADDR, sockaddrSize, writeSockaddr } from "./sockaddr.js";
 import { openSocket, type SocketEntry, STARTED_COMPLETED, STARTED_PENDING } from "./socket.js";
-import { currentBackend, isStarted, lookupSocket, registerSocket, unregisterSocket } from "./startup.js";
+import { backendByName, currentBackend, isStarted, lookupSocket, registerSocket, unregisterSocket } from "./startup.js";
 
 /** `LPDWORD`/`LPINT`: an out-parameter. */
 export interface Ref {
@@ -98,28 +100,38 @@ const socketError = () => fail(WSAEFAULT);
 // ---------------------------------------------------------------------------------
 // Sockets
 
+/** `WSAPROTOCOL_INFO`, reduced to what chooses a provider: `szProtocol` names a backend. */
+export interface WSAPROTOCOL_INFO {
+  szProtocol: string;
+}
+
 /**
  * `WSASocket(af, type, protocol, lpProtocolInfo, g, dwFlags)`: a UDP socket
  * (`AF_INET` or `AF_INET6`, `SOCK_DGRAM`, protocol 0 or `IPPROTO_UDP`), or
- * `INVALID_SOCKET`. Overlapped I/O needs `WSA_FLAG_OVERLAPPED`.
+ * `INVALID_SOCKET`. Overlapped I/O needs `WSA_FLAG_OVERLAPPED`. As in Winsock,
+ * `lpProtocolInfo` chooses the provider: `null` for the one `WSAStartup` chose, or
+ * `{ szProtocol: "dgram" | "native" }` for that backend (`WSAEINVALIDPROVIDER` for an
+ * unknown name, `WSAEPROVIDERFAILEDINIT` for one that cannot load here).
  */
 export function WSASocket(
   af: number,
   type: number,
   protocol: number,
-  lpProtocolInfo: unknown,
+  lpProtocolInfo: WSAPROTOCOL_INFO | null,
   g: number,
   dwFlags: number,
 ): number {
   return guarded(
     () => {
-      const backend = currentBackend();
-      if (!isStarted() || !backend) return invalid(WSANOTINITIALISED);
+      const started = currentBackend();
+      if (!isStarted() || !started) return invalid(WSANOTINITIALISED);
       const family = ipFamilyOf(af);
       if (family === 0) return invalid(WSAEAFNOSUPPORT);
       if (type === SOCK_STREAM || type !== SOCK_DGRAM) return invalid(WSAESOCKTNOSUPPORT);
       if (protocol !== 0 && protocol !== IPPROTO_UDP) return invalid(WSAEPROTONOSUPPORT);
-      if ((lpProtocolInfo !== null && lpProtocolInfo !== undefined) || (g !== 0 && g !== undefined)) return invalid(WSAEINVAL);
+      if (g !== 0 && g !== undefined) return invalid(WSAEINVAL);
+      const backend = providerOf(lpProtocolInfo, started);
+      if (typeof backend === "number") return invalid(backend);
       const flags = dwFlags ?? 0;
       if (!isU32(flags)) return invalid(WSAEINVAL);
       const entry = openSocket(backend, family, (flags & WSA_FLAG_OVERLAPPED) !== 0);
@@ -129,6 +141,18 @@ export function WSASocket(
     },
     () => invalid(WSAEFAULT),
   );
+}
+
+/** The backend a `WSAPROTOCOL_INFO` names, the started one for `null`, or an error code. */
+function providerOf(info: unknown, started: Backend): Backend | number {
+  if (info === null || info === undefined) return started;
+  const name = typeof info === "object" ? (info as Partial<WSAPROTOCOL_INFO>).szProtocol : undefined;
+  if (typeof name !== "string") return WSAEINVAL;
+  if (name === started.name) return started;
+  if (name === "auto") return WSAEINVALIDPROVIDER;
+  const backend = backendByName(name);
+  if (typeof backend !== "string") return backend;
+  return backend.startsWith("unknown backend") ? WSAEINVALIDPROVIDER : WSAEPROVIDERFAILEDINIT;
 }
 
 function invalid(code: number): number {
