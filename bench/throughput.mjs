@@ -19,6 +19,10 @@
 //                    WSAGetOverlappedResult(fWait=false), reissuing completed ones.
 //   facade-promise   non-overlapped WSASendTo (a Promise per send), W async loops.
 //   udpsocket        the idiomatic API: `await sock.sendTo(list, to)`, W async loops.
+//   native-*         the same forms on the native backend (sendmsg during the call), the
+//                    facade's sockets opened with WSASocket(..., { szProtocol: "native" }, ...);
+//   native-batch     sendBatch of W datagrams per call: one sendmmsg;
+//   native-gso       sendSegments of W equal datagrams per call: one UDP GSO send.
 //
 // Alternatives measured while choosing the patterns above (kept, run them with --rows):
 //   facade-routine-wfme   the routine loop waiting in WSAWaitForMultipleEvents(1, [stop], ..., INFINITE, true)
@@ -325,12 +329,89 @@ async function runUdpSocket(ctx, durationMs) {
   return m.finish();
 }
 
+/** The idiomatic sendBatch: W datagrams per call (one sendmmsg on the native backend). */
+async function runBatch(ctx, durationMs) {
+  const m = new Measurement(durationMs);
+  const datagrams = Array.from({ length: WINDOW }, () => ({ buffers: ctx.list, to: ctx.toAddress }));
+  const run = async () => {
+    while (!m.expired()) {
+      m.issued += WINDOW;
+      const r = await ctx.sock.sendBatch(datagrams);
+      m.done += r.datagramsSent;
+      if (r.datagramsSent !== WINDOW) {
+        m.fail(`sendBatch: ${WINDOW - r.datagramsSent} failed, first: ${r.results.find((x) => x instanceof Error)}`);
+        return;
+      }
+    }
+  };
+  await bounded(run(), m);
+  return m.finish();
+}
+
+/**
+ * The idiomatic sendSegments: W equal datagrams per call, the shape's buffers repeated W
+ * times, cut by the kernel (UDP GSO) where it can. Fails the row if GSO was not used.
+ */
+async function runGso(ctx, durationMs) {
+  const m = new Measurement(durationMs);
+  const views = Array.from({ length: WINDOW }, () => ctx.list).flat();
+  const run = async () => {
+    while (!m.expired()) {
+      m.issued += WINDOW;
+      const r = await ctx.sock.sendSegments(views, ctx.bytes, ctx.toAddress);
+      if (!r.gso) {
+        m.fail("sendSegments did not use GSO on this machine");
+        return;
+      }
+      m.done += r.datagrams;
+    }
+  };
+  await bounded(run(), m);
+  return m.finish();
+}
+
 const ROWS = [
   { name: "dgram", kind: "dgram", run: runDgram, what: "raw node:dgram send(list, port, addr, cb)" },
-  { name: "facade-routine", kind: "facade", run: runRoutine, what: "WSASendTo overlapped + completion routine, SleepEx" },
-  { name: "facade-event", kind: "facade", run: (c, d) => runEvent(c, d, true), what: "WSASendTo overlapped + one shared event" },
-  { name: "facade-promise", kind: "facade", run: runPromise, what: "WSASendTo non-overlapped (a Promise each)" },
-  { name: "udpsocket", kind: "udpsocket", run: runUdpSocket, what: "idiomatic UdpSocket.sendTo (a Promise each)" },
+  {
+    name: "facade-routine",
+    kind: "facade",
+    backend: "dgram",
+    run: runRoutine,
+    what: "WSASendTo overlapped + completion routine, SleepEx",
+  },
+  {
+    name: "facade-event",
+    kind: "facade",
+    backend: "dgram",
+    run: (c, d) => runEvent(c, d, true),
+    what: "WSASendTo overlapped + one shared event",
+  },
+  {
+    name: "facade-promise",
+    kind: "facade",
+    backend: "dgram",
+    run: runPromise,
+    what: "WSASendTo non-overlapped (a Promise each)",
+  },
+  {
+    name: "udpsocket",
+    kind: "udpsocket",
+    backend: "dgram",
+    run: runUdpSocket,
+    what: "idiomatic UdpSocket.sendTo (a Promise each)",
+  },
+  { name: "native-routine", kind: "facade", backend: "native", run: runRoutine, what: "the native backend: completion routines" },
+  {
+    name: "native-event",
+    kind: "facade",
+    backend: "native",
+    run: (c, d) => runEvent(c, d, true),
+    what: "the native backend: one shared event",
+  },
+  { name: "native-promise", kind: "facade", backend: "native", run: runPromise, what: "the native backend: non-overlapped" },
+  { name: "native-udpsocket", kind: "udpsocket", backend: "native", run: runUdpSocket, what: "the native backend: sendTo" },
+  { name: "native-batch", kind: "udpsocket", backend: "native", run: runBatch, what: "the native backend: sendBatch (sendmmsg)" },
+  { name: "native-gso", kind: "udpsocket", backend: "native", run: runGso, what: "the native backend: sendSegments (UDP GSO)" },
 ];
 const ALTERNATIVES = [
   {
@@ -445,10 +526,15 @@ function printTable(results) {
 async function main() {
   const wanted = option("rows", null)?.split(",").filter(Boolean);
   const all = [...ROWS, ...ALTERNATIVES];
-  const rows = wanted ? wanted.map((name) => all.find((r) => r.name === name)) : ROWS;
+  let rows = wanted ? wanted.map((name) => all.find((r) => r.name === name)) : ROWS;
   if (rows.some((r) => r === undefined)) {
     console.error(`--rows: known rows are ${all.map((r) => r.name).join(", ")}`);
     return 2;
+  }
+  const native = ws.selectBackend("native");
+  if (typeof native === "string") {
+    console.log(`native rows left out: ${native}`);
+    rows = rows.filter((r) => r.backend !== "native");
   }
 
   // The facade reads the backend at WSAStartup: dgram, the backend every machine has.
@@ -484,7 +570,9 @@ async function main() {
           ctx.socket = socket;
           cleanups.push(() => socket.close());
         } else if (row.kind === "facade") {
-          const s = ws.WSASocket(ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP, null, 0, ws.WSA_FLAG_OVERLAPPED);
+          // lpProtocolInfo chooses the backend of this one socket (WSAStartup chose dgram).
+          const provider = { szProtocol: row.backend };
+          const s = ws.WSASocket(ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP, provider, 0, ws.WSA_FLAG_OVERLAPPED);
           const local = { sin_family: ws.AF_INET, sin_port: 0, sin_addr: { s_addr: ws.inet_addr("127.0.0.1") } };
           if (s === ws.INVALID_SOCKET || ws.bind(s, local, ws.sizeof(local)) !== 0) {
             throw new Error(`WSASocket/bind failed: ${ws.WSAGetLastError()}`);
@@ -492,7 +580,7 @@ async function main() {
           ctx.s = s;
           cleanups.push(() => ws.closesocket(s));
         } else {
-          ctx.sock = ws.openUdpSocket({ family: "ipv4", bind: { address: "127.0.0.1", port: 0 }, backend: "dgram" });
+          ctx.sock = ws.openUdpSocket({ family: "ipv4", bind: { address: "127.0.0.1", port: 0 }, backend: row.backend });
           cleanups.push(() => ctx.sock.close());
         }
         contexts.set(`${row.name}/${shape.name}`, ctx);
