@@ -3,7 +3,7 @@
  * (validation, connect and implicit-bind emulation, limits, overlapped bookkeeping,
  * error translation) happens in the core before a backend is called.
  */
-import type { Completion } from "./operation.js";
+import type { Completion, ReceiveCompletion } from "./operation.js";
 import type { Endpoint, IPFamily } from "./sockaddr.js";
 
 /** Socket options a backend applies for the core. */
@@ -68,7 +68,20 @@ export interface BackendSocket {
     flags: number,
     completion: Completion,
   ): SendOutcome | undefined;
-  /** Withdraws a pending send that has not reached the kernel; true if it was withdrawn (the core then completes it as aborted). */
+  /**
+   * Receives one datagram into `views`, in order with the other receives. The backend
+   * sets `completion.from` and `completion.flags`, then calls `complete` exactly once:
+   * during the call when a datagram is already there, else when one arrives. Status 0;
+   * `WSAEMSGSIZE` with the bytes that fit and `MSG_PARTIAL` for a datagram larger than
+   * the views (the rest is discarded); an OS error (an ICMP error as `WSAECONNRESET`);
+   * `WSA_OPERATION_ABORTED` at close. With `MSG_PEEK` in `flags` the datagram stays queued.
+   * On a connected socket only datagrams from the peer are received. Returns 0, or a
+   * Winsock code when the receive could not start (then nothing completes).
+   */
+  receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number;
+  /** Datagrams dropped because the receive buffer was full, where the backend can tell. */
+  drops(): number | undefined;
+  /** Withdraws a pending operation (a send not yet at the kernel, a receive); true if it was withdrawn (the core then completes it as aborted). */
   cancel(completion: Completion): boolean;
   /** The bound local endpoint, or null before a bind. */
   localAddress(): Endpoint | null;

@@ -5,6 +5,7 @@
 import { queueApc } from "./apc.js";
 import { STATUS_PENDING } from "./constants.js";
 import { isLiveEvent, signalEvent, type WSAEVENT } from "./events.js";
+import type { Endpoint } from "./sockaddr.js";
 
 /**
  * `WSAOVERLAPPED`: `new WSAOVERLAPPED()` is zeroed. While an operation is in flight
@@ -33,6 +34,14 @@ export interface Completion {
   complete(status: number, bytes: number, cause?: unknown): void;
 }
 
+/** A receive's completion: the backend sets the source and the flags before `complete`. */
+export interface ReceiveCompletion extends Completion {
+  /** The datagram's source. */
+  from: Endpoint | null;
+  /** Flags of the received message: `MSG_PARTIAL` when it did not fit. */
+  flags: number;
+}
+
 /** Where an operation reports to when it ends (the owning socket's bookkeeping). */
 export interface OperationOwner {
   operationEnded(op: Operation): void;
@@ -49,10 +58,12 @@ export function operationOf(ov: WSAOVERLAPPED): Operation | undefined {
  * An operation. It completes exactly once: later calls of `complete` are ignored, so
  * a backend error path and a close can never report it twice.
  */
-export class Operation implements Completion {
+export class Operation implements ReceiveCompletion {
   done = false;
   status = 0;
   bytes = 0;
+  from: Endpoint | null = null;
+  flags = 0;
   cause: unknown = undefined;
   owner: OperationOwner | null = null;
   /**
@@ -84,7 +95,8 @@ export class Operation implements Completion {
     if (this.done) return;
     this.done = true;
     this.status = status;
-    this.bytes = status === 0 ? bytes : 0;
+    // A failed send reports 0 bytes; a truncated receive (WSAEMSGSIZE) what did fit.
+    this.bytes = bytes;
     this.cause = cause;
     this.owner?.operationEnded(this);
     const ov = this.overlapped;

@@ -9,6 +9,7 @@ import {
   MAX_UDP_PAYLOAD_IPV4,
   MAX_UDP_PAYLOAD_IPV6,
   MSG_DONTROUTE,
+  MSG_PEEK,
   WSA_IO_PENDING,
   WSA_OPERATION_ABORTED,
   WSAEACCES,
@@ -225,6 +226,29 @@ export class SocketEntry implements OperationOwner {
     const outcome = this.native.send(item.views, item.byteLength, item.to, flags, item.completion);
     if (outcome >= 0) item.completion.complete(0, outcome);
     else if (outcome !== SEND_PENDING) item.completion.complete(-outcome, 0);
+  }
+
+  /**
+   * Starts a receive of one datagram into `views`: Winsock's checks (a bound socket, no
+   * `SD_RECEIVE`, flags `MSG_PEEK` at most), then the backend. Returns
+   * {@link STARTED_COMPLETED} (a datagram was there), {@link STARTED_PENDING}, or a
+   * Winsock code (nothing started).
+   */
+  startReceive(views: readonly Uint8Array[], flags: number, op: Operation): number {
+    if (!isU32(flags)) return WSAEINVAL;
+    if ((flags & ~MSG_PEEK) !== 0) return WSAEOPNOTSUPP;
+    if (this.receiveShutdown) return WSAESHUTDOWN;
+    if (!this.bound) return WSAEINVAL;
+    if (op.limited && this.outstanding >= this.maxOutstanding) return WSAEWOULDBLOCK;
+    op.owner = this;
+    this.outstanding++;
+    const rc = this.native.receive(views, flags, op);
+    if (rc !== 0) {
+      this.outstanding--;
+      op.owner = null;
+      return rc;
+    }
+    return op.done ? STARTED_COMPLETED : STARTED_PENDING;
   }
 
   #checkSend(to: Endpoint | null, flags: number): number {

@@ -531,10 +531,206 @@ export function send(s: number, buf: Uint8Array, len: number, flags: number): Pr
 }
 
 // ---------------------------------------------------------------------------------
+// Receiving
+
+/** The out-parameters of a receive, checked before it starts. */
+interface ReceiveOuts {
+  readonly bytes: Ref | null;
+  readonly flags: Ref;
+  readonly from: Record<string, unknown> | null;
+  readonly fromlen: Ref | null;
+}
+
+/** Checks a receive's arguments: the socket, the captured views and out-parameters, or an error. */
+function prepareReceive(
+  s: unknown,
+  lpBuffers: unknown,
+  dwBufferCount: unknown,
+  bytesRef: unknown,
+  lpFlags: unknown,
+  lpFrom: unknown,
+  lpFromlen: unknown,
+  overlapped: boolean,
+): { entry: SocketEntry; views: Uint8Array[]; outs: ReceiveOuts } | number {
+  const entry = lookupSocket(s);
+  if (typeof entry === "number") return entry;
+  const views = captureWsabufs(lpBuffers, dwBufferCount);
+  if (typeof views === "number") return views;
+  if (bytesRef !== null && bytesRef !== undefined ? !isWritableRef(bytesRef) : !overlapped) return WSAEFAULT;
+  if (!isWritableRef(lpFlags) || !isU32(lpFlags.value)) return WSAEFAULT;
+  let from: Record<string, unknown> | null = null;
+  let fromlen: Ref | null = null;
+  if (lpFrom !== null && lpFrom !== undefined) {
+    if (typeof lpFrom !== "object" || !isWritableRef(lpFromlen) || !Number.isInteger(lpFromlen.value)) return WSAEFAULT;
+    if (lpFromlen.value < sockaddrSize(entry.family)) return WSAEFAULT;
+    from = lpFrom as Record<string, unknown>;
+    fromlen = lpFromlen;
+  }
+  return { entry, views, outs: { bytes: isRef(bytesRef) ? bytesRef : null, flags: lpFlags, from, fromlen } };
+}
+
+/** Writes the source address of a completed receive; `WSAEFAULT` if the caller's objects refuse. */
+function writeFrom(outs: ReceiveOuts, op: Operation): number {
+  if (!outs.from || !outs.fromlen || !op.from) return 0;
+  try {
+    outs.fromlen.value = writeSockaddr(outs.from, op.from);
+    return 0;
+  } catch {
+    return WSAEFAULT;
+  }
+}
+
+/** The one receive path of `WSARecvFrom`, `WSARecv` and `recvfrom`; never throws. */
+function receiveCall(
+  s: unknown,
+  lpBuffers: unknown,
+  dwBufferCount: unknown,
+  bytesRef: unknown,
+  lpFlags: unknown,
+  lpFrom: unknown,
+  lpFromlen: unknown,
+  lpOverlapped: unknown,
+  lpCompletionRoutine: unknown,
+): number | Promise<number> {
+  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
+  try {
+    const ready = prepareReceive(s, lpBuffers, dwBufferCount, bytesRef, lpFlags, lpFrom, lpFromlen, overlapped);
+    if (typeof ready === "number") return overlapped ? fail(ready) : failLater(ready);
+    const { entry, views, outs } = ready;
+    const flags = outs.flags.value;
+    return overlapped
+      ? receiveOverlapped(entry, views, flags, outs, lpOverlapped, lpCompletionRoutine)
+      : receiveBlocking(entry, views, flags, outs);
+  } catch {
+    // A hostile argument (a throwing getter, a detached buffer) broke a check.
+    return overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
+  }
+}
+
+/** What a completed receive reports through its out-parameters; its last error. */
+function reportReceive(op: Operation, outs: ReceiveOuts): number {
+  const written = writeFrom(outs, op) || writeRef(outs.flags, op.flags) || (outs.bytes ? writeRef(outs.bytes, op.bytes) : 0);
+  return written || op.status;
+}
+
+function receiveBlocking(entry: SocketEntry, views: Uint8Array[], flags: number, outs: ReceiveOuts): Promise<number> {
+  let settle!: (rc: number) => void;
+  const promise = new Promise<number>((resolve) => {
+    settle = resolve;
+  });
+  const op = new Operation(null, null, (done) => {
+    const code = reportReceive(done, outs);
+    setLastError(code);
+    settle(code === 0 ? 0 : SOCKET_ERROR);
+  });
+  op.limited = false;
+  const rc = entry.startReceive(views, flags, op);
+  if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
+    op.abandon();
+    return failLater(rc);
+  }
+  return promise;
+}
+
+function receiveOverlapped(
+  entry: SocketEntry,
+  views: Uint8Array[],
+  flags: number,
+  outs: ReceiveOuts,
+  lpOverlapped: unknown,
+  lpCompletionRoutine: unknown,
+): number {
+  const routine = lpCompletionRoutine ?? null;
+  if (routine !== null && typeof routine !== "function") return fail(WSAEFAULT);
+  if (!(lpOverlapped instanceof WSAOVERLAPPED)) return fail(WSAEFAULT);
+  if (!entry.overlappedCapable) return fail(WSAEINVAL);
+  const previous = operationOf(lpOverlapped);
+  if (previous && !previous.done) return fail(WSAEINVAL);
+  // The source address is written when the receive completes, before its routine runs
+  // or its event is signalled (lpFrom must stay valid until then, as in Winsock).
+  const op = new Operation(lpOverlapped, routine as CompletionRoutine | null, (done) => {
+    writeFrom(outs, done);
+  });
+  const rc = entry.startReceive(views, flags, op);
+  if (rc === STARTED_COMPLETED) {
+    const code = writeRef(outs.flags, op.flags) || (outs.bytes ? writeRef(outs.bytes, op.bytes) : 0) || op.status;
+    if (code !== 0) return fail(code);
+    setLastError(0);
+    return 0;
+  }
+  // Delayed completion leaves lpFlags alone; WSAGetOverlappedResult reports the flags.
+  if (rc === STARTED_PENDING) return fail(WSA_IO_PENDING);
+  op.abandon();
+  return fail(rc);
+}
+
+/**
+ * `WSARecvFrom(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom,
+ * lpFromlen, lpOverlapped, lpCompletionRoutine)`: one datagram scattered over the WSABUFs,
+ * its source in `lpFrom`. A datagram larger than the buffers fills them and fails with
+ * `WSAEMSGSIZE` (`MSG_PARTIAL` in the flags; the rest is discarded). Overlapped: 0 (a
+ * datagram was waiting) or `SOCKET_ERROR` (`WSA_IO_PENDING` or an error) synchronously;
+ * otherwise a Promise of 0 or `SOCKET_ERROR`.
+ */
+export function WSARecvFrom(
+  s: number,
+  lpBuffers: readonly WSABUF[],
+  dwBufferCount: number,
+  lpNumberOfBytesRecvd: Ref | null,
+  lpFlags: Ref,
+  lpFrom: object | null,
+  lpFromlen: Ref | null,
+  lpOverlapped: WSAOVERLAPPED | null,
+  lpCompletionRoutine: CompletionRoutine | null,
+): number | Promise<number> {
+  return receiveCall(
+    s,
+    lpBuffers,
+    dwBufferCount,
+    lpNumberOfBytesRecvd,
+    lpFlags,
+    lpFrom,
+    lpFromlen,
+    lpOverlapped,
+    lpCompletionRoutine,
+  );
+}
+
+/** `WSARecv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpOverlapped, lpCompletionRoutine)`: as `WSARecvFrom` without the source. */
+export function WSARecv(
+  s: number,
+  lpBuffers: readonly WSABUF[],
+  dwBufferCount: number,
+  lpNumberOfBytesRecvd: Ref | null,
+  lpFlags: Ref,
+  lpOverlapped: WSAOVERLAPPED | null,
+  lpCompletionRoutine: CompletionRoutine | null,
+): number | Promise<number> {
+  return receiveCall(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, null, null, lpOverlapped, lpCompletionRoutine);
+}
+
+/** `recvfrom(s, buf, len, flags, from, fromlenRef)`: a Promise of the bytes received or `SOCKET_ERROR`. */
+export function recvfrom(
+  s: number,
+  buf: Uint8Array,
+  len: number,
+  flags: number,
+  from: object | null,
+  fromlen: Ref | null,
+): Promise<number> {
+  const bytes: Ref = { value: 0 };
+  const flagsRef: Ref = { value: flags };
+  const rc = receiveCall(s, [{ len, buf }], 1, bytes, flagsRef, from, fromlen, null, null) as Promise<number>;
+  return rc.then((r) => (r === 0 ? bytes.value : r));
+}
+
+// ---------------------------------------------------------------------------------
 // Results
 
 function overlappedResult(ov: WSAOVERLAPPED, lpcbTransfer: Ref, lpdwFlags: Ref): boolean {
-  if (writeRef(lpcbTransfer, ov.InternalHigh) !== 0 || writeRef(lpdwFlags, 0) !== 0) {
+  // A receive's flags (MSG_PARTIAL for a truncated datagram) are reported here.
+  const flags = operationOf(ov)?.flags ?? 0;
+  if (writeRef(lpcbTransfer, ov.InternalHigh) !== 0 || writeRef(lpdwFlags, flags) !== 0) {
     setLastError(WSAEFAULT);
     return false;
   }

@@ -19,12 +19,18 @@ import {
   failedNow,
   type IPFamily,
   parseEndpoint,
+  type ReceiveCompletion,
+  ReceiveQueue,
   SEND_PENDING,
   type SendOutcome,
   WSA_OPERATION_ABORTED,
   WSAENETDOWN,
+  WSAENOTSOCK,
   wsaFromOsError,
 } from "@wsasendto/core";
+
+/** The receive buffer before a bind tells the kernel's (Windows' default SO_RCVBUF). */
+const DEFAULT_RECEIVE_BUFFER = 65536;
 
 /** Sends handed to `dgram` and not yet called back, at most; the rest wait in the backlog. */
 export const DGRAM_IN_FLIGHT = 64;
@@ -59,6 +65,11 @@ class DgramSocket implements BackendSocket {
   #inFlight = 0;
   readonly #backlog = new Deque<Queued>();
   readonly #deferred = new Map<BackendOption, number>();
+  /** dgram reads every datagram as it arrives: they wait here, up to SO_RCVBUF. */
+  readonly #received = new ReceiveQueue(DEFAULT_RECEIVE_BUFFER);
+  #receiveBufferSet = false;
+  #peer: Endpoint | null = null;
+  #referenced = false;
 
   constructor(family: IPFamily) {
     this.#socket = dgram.createSocket({
@@ -72,6 +83,7 @@ class DgramSocket implements BackendSocket {
     this.#socket.on("error", (err) => {
       this.#error = err;
     });
+    this.#socket.on("message", (msg, rinfo) => this.#arrived(msg, rinfo));
     // An idle socket does not keep Node alive; a send in flight does, through its request.
     this.#socket.unref();
   }
@@ -87,13 +99,45 @@ class DgramSocket implements BackendSocket {
     this.#bound = true;
     for (const [option, value] of this.#deferred) this.#apply(option, value);
     this.#deferred.clear();
+    if (!this.#receiveBufferSet) this.#received.limit = this.getOption("rcvbuf") ?? DEFAULT_RECEIVE_BUFFER;
     return 0;
   }
 
-  connect(_peer: Endpoint | null): number {
-    // The core keeps the peer and names it on every send: dgram refuses an address on a
-    // connected socket, and lpTo must be able to override the peer.
+  connect(peer: Endpoint | null): number {
+    // dgram refuses an address on a connected socket, and lpTo must be able to override
+    // the peer: the core names the destination on every send, and this backend keeps the
+    // peer only to receive from it alone, as a connected socket does.
+    this.#peer = peer;
     return 0;
+  }
+
+  #arrived(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const from = parseEndpoint(rinfo.address.replace(/%.*$/, ""), rinfo.port);
+    if (typeof from === "number") return;
+    const peer = this.#peer;
+    if (peer && (peer.address !== from.address || peer.port !== from.port)) return;
+    this.#received.push(msg, from);
+    this.#holdOpen();
+  }
+
+  receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
+    if (this.#closed) return WSAENOTSOCK;
+    this.#received.post(views, flags, completion);
+    this.#holdOpen();
+    return 0;
+  }
+
+  /** A posted receive keeps Node alive, as a pending dgram operation does; an idle socket does not. */
+  #holdOpen(): void {
+    const wanted = this.#received.waiting > 0 && !this.#closed;
+    if (wanted === this.#referenced) return;
+    this.#referenced = wanted;
+    if (wanted) this.#socket.ref();
+    else this.#socket.unref();
+  }
+
+  drops(): number {
+    return this.#received.drops;
   }
 
   send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, _flags: number, completion: Completion): SendOutcome {
@@ -131,6 +175,10 @@ class DgramSocket implements BackendSocket {
   }
 
   cancel(completion: Completion): boolean {
+    if (this.#received.cancel(completion as ReceiveCompletion)) {
+      this.#holdOpen();
+      return true;
+    }
     let found = false;
     // Only the withdrawn send leaves the backlog; the others keep their order.
     for (const queued of this.#backlog.drain()) {
@@ -152,6 +200,10 @@ class DgramSocket implements BackendSocket {
   }
 
   setOption(option: BackendOption, value: number): number {
+    if (option === "rcvbuf") {
+      this.#received.limit = value;
+      this.#receiveBufferSet = true;
+    }
     if (!this.#bound) {
       // dgram applies options to a bound socket only; they are applied at the bind.
       this.#deferred.set(option, value);
@@ -190,6 +242,7 @@ class DgramSocket implements BackendSocket {
     // handed to dgram complete through their callbacks: sent, or ECANCELED (aborted)
     // when libuv drops them at close.
     for (const queued of this.#backlog.drain()) queued.completion.complete(WSA_OPERATION_ABORTED, 0);
+    this.#received.abort();
     try {
       this.#socket.close();
     } catch {

@@ -20,13 +20,19 @@ import {
   failedNow,
   formatIPv6,
   type IPFamily,
+  MSG_PARTIAL,
+  MSG_PEEK,
   parseIPv4,
   parseIPv6,
+  type ReceiveCompletion,
   SEND_PENDING,
   type SendOutcome,
   WSA_IO_PENDING,
   WSA_OPERATION_ABORTED,
+  WSAEMSGSIZE,
   WSAENETDOWN,
+  WSAENOTSOCK,
+  WSAEOPNOTSUPP,
   wsaFromOsError,
 } from "@wsasendto/core";
 
@@ -77,13 +83,37 @@ export interface NativeBinding {
   gsoSupported?(): boolean;
   close(handle: number): number;
   isRetryable(error: number): boolean;
-  watch?(handle: number, onWritable: (status: number) => void): unknown;
-  want?(watcher: unknown, on: boolean): number;
+  /** POSIX: a poll handle on the socket; `onEvent(status, events)` (status < 0: an error condition, watching stopped). */
+  watch?(handle: number, onEvent: (status: number, events: number) => void): unknown;
+  /** POSIX: watch for readability (1) and/or writability (2), or stop (0). */
+  want?(watcher: unknown, events: number): number;
   unwatch?(watcher: unknown): number;
+  /**
+   * POSIX: receives one datagram into `views` (no copy); the bytes that fit, or -errno.
+   * `out` (24 bytes) gets the source address (0..15), port (16..17, big-endian), family
+   * (18), whether it was truncated (19) and its whole length (20..23, little-endian).
+   */
+  recv?(handle: number, family: IPFamily, views: readonly Uint8Array[], peek: boolean, out: Uint8Array): number;
+  /** POSIX: the socket's pending error (0: none) and an emptied error queue. */
+  takeError?(handle: number): number;
 }
 
 /** The most datagrams one sendmmsg call carries (the addon's limit). */
 const MAX_BATCH = 1024;
+
+const READABLE = 1;
+const WRITABLE = 2;
+/** Datagrams from others a connected socket's receive reads and drops before it waits. */
+const MAX_DROPPED_PER_RECEIVE = 64;
+// recv's out-parameter and the sink for dropped datagrams; one receive runs at a time.
+const received = new Uint8Array(24);
+const scratch = new Uint8Array(1);
+
+function endpointOf(family: IPFamily, out: Uint8Array): Endpoint {
+  const port = ((out[16] as number) << 8) | (out[17] as number);
+  const address = family === 4 ? `${out[0]}.${out[1]}.${out[2]}.${out[3]}` : formatIPv6(out.subarray(0, 16));
+  return { family, address, port };
+}
 
 const OPTION_NUMBER: Record<BackendOption, number> = { broadcast: 0, sndbuf: 1, rcvbuf: 2, ttl: 3 };
 
@@ -151,7 +181,10 @@ class NativeSocket implements BackendSocket {
   #closed = false;
   readonly #waiting = new Deque<Waiting>();
   #watcher: unknown = null;
-  #polling = false;
+  #watching = 0;
+  readonly #receives = new Deque<{ views: readonly Uint8Array[]; flags: number; completion: ReceiveCompletion }>();
+  #socketError = 0;
+  #peer: Endpoint | null = null;
 
   constructor(b: NativeBinding, handle: number, family: IPFamily) {
     this.#b = b;
@@ -164,8 +197,10 @@ class NativeSocket implements BackendSocket {
     return rc < 0 ? toWsa(this.#b, -rc) : 0;
   }
 
-  connect(_peer: Endpoint | null): number {
-    // The core keeps the peer and names it on every send, so lpTo can override it.
+  connect(peer: Endpoint | null): number {
+    // The core names the destination on every send, so lpTo can override the peer; the
+    // peer is kept here to receive from it alone, as a connected socket does.
+    this.#peer = peer;
     return 0;
   }
 
@@ -179,7 +214,7 @@ class NativeSocket implements BackendSocket {
     // Behind a send that is waiting, or refused for lack of room: wait, in order. The
     // views keep the caller's bytes alive until the send completes.
     this.#waiting.push({ views, to, flags, completion });
-    this.#wantWritable(true);
+    this.#watch();
     return SEND_PENDING;
   }
 
@@ -244,38 +279,107 @@ class NativeSocket implements BackendSocket {
     return SEND_PENDING;
   }
 
-  #wantWritable(on: boolean): void {
-    if (this.#polling === on || this.#closed) return;
+  /** Watches the socket for what waits: receives (readable), sends (writable), or nothing. */
+  #watch(): void {
     const b = this.#b;
-    if (!b.watch || !b.want) return;
-    this.#watcher ??= b.watch(this.#h, () => this.#onWritable());
+    if (this.#closed || !b.watch || !b.want) return;
+    const events = (this.#receives.length > 0 ? READABLE : 0) | (this.#waiting.length > 0 ? WRITABLE : 0);
+    if (events === this.#watching) return;
+    this.#watcher ??= b.watch(this.#h, (status) => this.#onEvent(status));
     if (typeof this.#watcher === "number") {
       // No watcher could be made: fail what waits rather than leave it hanging.
-      this.#failWaiting(toWsa(b, -this.#watcher));
+      const code = toWsa(b, -this.#watcher);
       this.#watcher = null;
+      this.#failWaiting(code);
       return;
     }
-    if (b.want(this.#watcher, on) === 0) this.#polling = on;
+    if (b.want(this.#watcher, events) === 0) this.#watching = events;
   }
 
-  #onWritable(): void {
+  #onEvent(status: number): void {
     const b = this.#b;
+    if (status < 0) {
+      // An error condition (an ICMP error, through IP_RECVERR) stopped the watch: keep the
+      // error for the next receive, as Winsock reports it there, and watch again.
+      this.#watching = 0;
+      const error = b.takeError?.(this.#h) ?? 0;
+      if (error > 0) this.#socketError = toWsa(b, error);
+    }
+    for (let next = this.#receives.peek(); next && !this.#closed; next = this.#receives.peek()) {
+      if (!this.#tryReceive(next.views, next.flags, next.completion)) break;
+      this.#receives.shift();
+    }
     for (let next = this.#waiting.peek(); next && !this.#closed; next = this.#waiting.peek()) {
       const n = b.send(this.#h, this.#family, next.views, bytesOf(next.to), next.to.port, next.flags, 0);
-      if (n < 0 && b.isRetryable(-n)) return;
+      if (n < 0 && b.isRetryable(-n)) break;
       this.#waiting.shift();
       if (n >= 0) next.completion.complete(0, n);
       else next.completion.complete(toWsa(b, -n), 0);
     }
-    this.#wantWritable(false);
+    this.#watch();
+  }
+
+  receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
+    if (this.#closed) return WSAENOTSOCK;
+    if (this.#b.errors === "win32") return WSAEOPNOTSUPP;
+    if (this.#receives.length === 0 && this.#tryReceive(views, flags, completion)) return 0;
+    this.#receives.push({ views, flags, completion });
+    this.#watch();
+    return 0;
+  }
+
+  /**
+   * One recvmsg straight into the caller's buffers. True when the receive completed (a
+   * datagram, or an error); false when nothing is there yet. On a connected socket
+   * datagrams from others are read and dropped, as the kernel of a connected socket does.
+   */
+  #tryReceive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): boolean {
+    const b = this.#b;
+    if (!b.recv) return false;
+    if (this.#socketError !== 0) {
+      const error = this.#socketError;
+      this.#socketError = 0;
+      completion.complete(error, 0);
+      return true;
+    }
+    const peek = (flags & MSG_PEEK) !== 0;
+    for (let i = 0; i < MAX_DROPPED_PER_RECEIVE; i++) {
+      const n = b.recv(this.#h, this.#family, views, peek, received);
+      if (n < 0) {
+        if (b.isRetryable(-n)) return false;
+        completion.complete(toWsa(b, -n), 0);
+        return true;
+      }
+      const from = endpointOf(this.#family, received);
+      const peer = this.#peer;
+      if (peer && (peer.address !== from.address || peer.port !== from.port)) {
+        if (peek) b.recv(this.#h, this.#family, [scratch], false, received);
+        continue;
+      }
+      const truncated = received[19] === 1;
+      completion.from = from;
+      completion.flags = truncated ? MSG_PARTIAL : 0;
+      completion.complete(truncated ? WSAEMSGSIZE : 0, n);
+      return true;
+    }
+    return false;
+  }
+
+  drops(): number | undefined {
+    return undefined;
   }
 
   #failWaiting(code: number): void {
     for (const w of this.#waiting.drain()) w.completion.complete(code, 0);
+    for (const r of this.#receives.drain()) r.completion.complete(code, 0);
   }
 
   cancel(completion: Completion): boolean {
     let found = false;
+    for (const r of this.#receives.drain()) {
+      if (r.completion === completion) found = true;
+      else this.#receives.push(r);
+    }
     for (const w of this.#waiting.drain()) {
       if (w.completion === completion) found = true;
       else this.#waiting.push(w);

@@ -505,6 +505,56 @@ static napi_value js_send_segments(napi_env env, napi_callback_info info) {
   return err ? fail(env, err) : num(env, (double)sent);
 }
 
+/*
+ * recv(handle, family, views, peek, out24) -> bytes written to the views | -err. out24
+ * receives the source (bytes 0..15 address, 16..17 port big-endian), 18 the family, 19
+ * whether the datagram was truncated, 20..23 its whole length (little-endian).
+ */
+static napi_value js_recv(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  int family;
+  bool peek = false;
+  uint8_t* out;
+  size_t out_len;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || napi_get_value_bool(env, argv[3], &peek) != napi_ok)
+    return fail(env, WS_ERR_INVAL);
+  if (!get_bytes(env, argv[4], &out, &out_len) || out_len < 24) return fail(env, WS_ERR_FAULT);
+  uint32_t n = array_length(env, argv[2]);
+  if (n == UINT32_MAX) return fail(env, WS_ERR_FAULT);
+  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
+  ws_buf stack_bufs[16];
+  ws_buf* bufs = n > 16 ? (ws_buf*)calloc(n, sizeof(ws_buf)) : stack_bufs;
+  if (!bufs) return fail(env, WS_ERR_NOMEM);
+  size_t total;
+  int64_t c = fill_bufs(env, argv[2], bufs, n, &total);
+  ws_received r;
+  memset(&r, 0, sizeof(r));
+  int err = c < 0 ? (int)-c : ws_recv(h, family, bufs, (uint32_t)c, peek, &r);
+  if (bufs != stack_bufs) free(bufs);
+  if (err) return fail(env, err);
+  memcpy(out, r.from.addr, 16);
+  out[16] = (uint8_t)(r.from.port >> 8);
+  out[17] = (uint8_t)(r.from.port & 0xff);
+  out[18] = (uint8_t)family;
+  out[19] = (uint8_t)(r.truncated ? 1 : 0);
+  uint32_t length = r.length > 0xffffffffu ? 0xffffffffu : (uint32_t)r.length;
+  for (int i = 0; i < 4; i++) out[20 + i] = (uint8_t)(length >> (8 * i));
+  return num(env, (double)r.filled);
+}
+
+/* takeError(handle) -> the pending socket error (0: none) | -err; empties the error queue. */
+static napi_value js_take_error(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  if (!get_handle(env, argv[0], &h)) return fail(env, WS_ERR_INVAL);
+  int error = 0;
+  int err = ws_take_error(h, &error);
+  return err ? fail(env, err) : num(env, error);
+}
+
 /* gsoSupported() -> boolean: the kernel takes UDP_SEGMENT (probed once). */
 static napi_value js_gso_supported(napi_env env, napi_callback_info info) {
   (void)info;
@@ -544,20 +594,27 @@ typedef struct {
   napi_env env;
   napi_ref callback;
   napi_async_context context;
-  int polling;
+  int events; /* UV_READABLE | UV_WRITABLE being watched, 0 when stopped */
   int closed;
 } ws_watch;
 
 static void on_poll(uv_poll_t* handle, int status, int events) {
-  (void)events;
   ws_watch* w = (ws_watch*)handle->data;
+  /* On an error condition (POLLERR: an ICMP error queued by IP_RECVERR) libuv stops the
+     handle and reports UV_EBADF; JavaScript learns it and watches again after draining. */
+  if (status < 0) w->events = 0;
   napi_handle_scope scope;
   if (napi_open_handle_scope(w->env, &scope) != napi_ok) return;
-  napi_value cb, recv, arg, result;
+  napi_value cb, recv, argv[2], result;
   if (napi_get_reference_value(w->env, w->callback, &cb) == napi_ok && cb != NULL) {
-    napi_get_undefined(w->env, &recv);
-    napi_create_int32(w->env, status, &arg);
-    napi_make_callback(w->env, w->context, recv, cb, 1, &arg, &result);
+    napi_get_global(w->env, &recv);
+    napi_create_int32(w->env, status, &argv[0]);
+    napi_create_int32(w->env, events, &argv[1]);
+    if (napi_make_callback(w->env, w->context, recv, cb, 2, argv, &result) == napi_pending_exception) {
+      /* An exception of the callback is the process's, as any callback's would be. */
+      napi_value error;
+      if (napi_get_and_clear_last_exception(w->env, &error) == napi_ok) napi_fatal_exception(w->env, error);
+    }
   }
   napi_close_handle_scope(w->env, scope);
 }
@@ -568,6 +625,7 @@ static void watch_close(napi_env env, ws_watch* w) {
   if (w->closed) return;
   w->closed = 1;
   uv_poll_stop(&w->poll);
+  w->events = 0;
   napi_delete_reference(env, w->callback);
   napi_async_destroy(env, w->context);
   uv_close((uv_handle_t*)&w->poll, on_watch_closed);
@@ -617,17 +675,18 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   return external;
 }
 
-/* want(watcher, on) -> 0 | -err: start or stop waiting for writability. */
+/* want(watcher, events) -> 0 | -err: watch for readability (1) and/or writability (2), or stop (0). */
 static napi_value js_want(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   get_args(env, info, argv);
   ws_watch* w = get_watch(env, argv[0]);
-  bool on = false;
-  if (!w || napi_get_value_bool(env, argv[1], &on) != napi_ok) return fail(env, WS_ERR_INVAL);
+  double events;
+  if (!w || !get_int(env, argv[1], 0, 3, &events)) return fail(env, WS_ERR_INVAL);
+  int want = ((int)events & 1 ? UV_READABLE : 0) | ((int)events & 2 ? UV_WRITABLE : 0);
   int err = 0;
-  if (on && !w->polling) err = uv_poll_start(&w->poll, UV_WRITABLE, on_poll);
-  else if (!on && w->polling) err = uv_poll_stop(&w->poll);
-  if (!err) w->polling = on;
+  if (want == w->events) return num(env, 0);
+  err = want ? uv_poll_start(&w->poll, want, on_poll) : uv_poll_stop(&w->poll);
+  if (!err) w->events = want;
   return err ? fail(env, -err) : num(env, 0);
 }
 
@@ -663,6 +722,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"onComplete", NULL, js_on_complete, NULL, NULL, NULL, napi_enumerable, NULL},
 #endif
 #ifndef _WIN32
+    {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"takeError", NULL, js_take_error, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sendBatch", NULL, js_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sendSegments", NULL, js_send_segments, NULL, NULL, NULL, napi_enumerable, NULL},
     {"gsoSupported", NULL, js_gso_supported, NULL, NULL, NULL, napi_enumerable, NULL},

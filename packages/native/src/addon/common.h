@@ -63,6 +63,23 @@ int ws_send(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, in
 int ws_close(ws_handle h);
 
 #ifndef _WIN32
+/* What one receive got: bytes written to the buffers, the datagram's whole length, and its source. */
+typedef struct {
+  size_t filled;
+  size_t length;
+  int truncated;
+  ws_endpoint from;
+} ws_received;
+
+/*
+ * Receives one datagram without blocking, scattered over the buffers (the caller's bytes,
+ * no copy); MSG_PEEK leaves it queued. A pending socket error (an ICMP error reported
+ * through IP_RECVERR) comes back as that error, and the error queue is drained.
+ */
+int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_received* out);
+/* Takes the socket's pending error (SO_ERROR, 0 if none) and empties its error queue. */
+int ws_take_error(ws_handle h, int* error);
+
 /* One datagram of a batch: its buffers and destination; `bytes` is filled once sent. */
 typedef struct {
   ws_buf* bufs;

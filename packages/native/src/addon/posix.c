@@ -50,6 +50,15 @@ int ws_open(int family, ws_handle* out) {
   int one_nosig = 1;
   setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one_nosig, sizeof(one_nosig));
 #endif
+#if defined(__linux__)
+  /*
+   * ICMP errors (port unreachable above all) reach an unconnected socket's next receive,
+   * as Windows reports them (WSAECONNRESET): IP_RECVERR makes Linux do the same.
+   */
+  int on = 1;
+  if (family == 4) setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+  else setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+#endif
   if (family == 6) {
     /* Windows' AF_INET6 sockets are IPv6-only unless told otherwise. */
     int one = 1;
@@ -243,6 +252,80 @@ int ws_gso_supported(void) {
 #else
   return 0;
 #endif
+}
+
+static void from_sockaddr(const struct sockaddr_storage* ss, int family, ws_endpoint* out) {
+  memset(out, 0, sizeof(*out));
+  out->family = family;
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in* sin = (const struct sockaddr_in*)ss;
+    memcpy(out->addr, &sin->sin_addr, 4);
+    out->port = ntohs(sin->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)ss;
+    memcpy(out->addr, &sin6->sin6_addr, 16);
+    out->port = ntohs(sin6->sin6_port);
+  }
+}
+
+/* Empties the socket's error queue (IP_RECVERR), so that its errors are reported once. */
+static void drain_error_queue(int fd) {
+#if defined(__linux__)
+  char data[64];
+  char control[512];
+  for (int i = 0; i < 64; i++) {
+    struct iovec iov = {data, sizeof(data)};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+  }
+#else
+  (void)fd;
+#endif
+}
+
+int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_received* out) {
+  struct sockaddr_storage ss;
+  struct msghdr msg;
+  memset(&ss, 0, sizeof(ss));
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_name = &ss;
+  msg.msg_namelen = sizeof(ss);
+  msg.msg_iov = bufs;
+  msg.msg_iovlen = count;
+  int flags = peek ? MSG_PEEK : 0;
+#if defined(__linux__)
+  /* With MSG_TRUNC Linux returns the datagram's real length, beyond the buffers. */
+  flags |= MSG_TRUNC;
+#endif
+  ssize_t n;
+  do {
+    n = recvmsg((int)h, &msg, flags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    if (err != EAGAIN && err != EWOULDBLOCK) drain_error_queue((int)h);
+    return err;
+  }
+  size_t capacity = 0;
+  for (uint32_t i = 0; i < count; i++) capacity += bufs[i].iov_len;
+  out->truncated = (msg.msg_flags & MSG_TRUNC) != 0 || (size_t)n > capacity;
+  out->length = (size_t)n;
+  out->filled = (size_t)n < capacity ? (size_t)n : capacity;
+  from_sockaddr(&ss, family, &out->from);
+  return 0;
+}
+
+int ws_take_error(ws_handle h, int* error) {
+  socklen_t len = sizeof(*error);
+  *error = 0;
+  int rc = getsockopt((int)h, SOL_SOCKET, SO_ERROR, error, &len) < 0 ? errno : 0;
+  drain_error_queue((int)h);
+  return rc;
 }
 
 int ws_close(ws_handle h) { return close((int)h) < 0 ? errno : 0; }
