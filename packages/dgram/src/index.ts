@@ -99,7 +99,7 @@ class DgramSocket implements BackendSocket {
     this.#bound = true;
     for (const [option, value] of this.#deferred) this.#apply(option, value);
     this.#deferred.clear();
-    if (!this.#receiveBufferSet) this.#received.limit = this.getOption("rcvbuf") ?? DEFAULT_RECEIVE_BUFFER;
+    if (!this.#receiveBufferSet) this.#received.limit = this.#kernelReceiveBuffer();
     return 0;
   }
 
@@ -216,7 +216,10 @@ class DgramSocket implements BackendSocket {
     try {
       if (option === "broadcast") this.#socket.setBroadcast(value !== 0);
       else if (option === "sndbuf") this.#socket.setSendBufferSize(value);
-      else if (option === "rcvbuf") this.#socket.setRecvBufferSize(value);
+      // dgram reads every datagram at once; the limit is this backend's queue's. The
+      // kernel's buffer only absorbs bursts between reads: it never shrinks below its
+      // default, so no datagram that fits the queue is lost in the kernel first.
+      else if (option === "rcvbuf") this.#socket.setRecvBufferSize(Math.max(value, this.#kernelReceiveBuffer()));
       else this.#socket.setTTL(value);
       return 0;
     } catch (err) {
@@ -224,7 +227,21 @@ class DgramSocket implements BackendSocket {
     }
   }
 
+  #kernelDefault = 0;
+
+  #kernelReceiveBuffer(): number {
+    if (this.#kernelDefault === 0) {
+      try {
+        this.#kernelDefault = this.#socket.getRecvBufferSize();
+      } catch {
+        this.#kernelDefault = DEFAULT_RECEIVE_BUFFER;
+      }
+    }
+    return this.#kernelDefault;
+  }
+
   getOption(option: BackendOption): number | undefined {
+    if (option === "rcvbuf" && this.#receiveBufferSet) return this.#received.limit;
     if (!this.#bound) return this.#deferred.get(option);
     try {
       if (option === "sndbuf") return this.#socket.getSendBufferSize();

@@ -94,6 +94,8 @@ export interface NativeBinding {
    * (18), whether it was truncated (19) and its whole length (20..23, little-endian).
    */
   recv?(handle: number, family: IPFamily, views: readonly Uint8Array[], peek: boolean, out: Uint8Array): number;
+  /** POSIX: datagrams the kernel dropped for a full receive buffer (Linux), or -errno. */
+  drops?(handle: number): number;
   /** POSIX: the socket's pending error (0: none) and an emptied error queue. */
   takeError?(handle: number): number;
 }
@@ -366,7 +368,8 @@ class NativeSocket implements BackendSocket {
   }
 
   drops(): number | undefined {
-    return undefined;
+    const n = this.#b.drops?.(this.#h) ?? -1;
+    return n < 0 ? undefined : n;
   }
 
   #failWaiting(code: number): void {

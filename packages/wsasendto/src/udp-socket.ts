@@ -7,6 +7,7 @@ import {
   type BatchDatagram,
   captureViews,
   type Endpoint,
+  MSG_PEEK,
   Operation,
   openSocket,
   parseEndpoint,
@@ -17,6 +18,7 @@ import {
   WSAEAFNOSUPPORT,
   WSAEFAULT,
   WSAEINVAL,
+  WSAEMSGSIZE,
   WSAENOTCONN,
   WSAENOTSOCK,
   WSAError,
@@ -46,6 +48,8 @@ export interface UdpSocketOptions {
   readonly broadcast?: boolean;
   /** The most sends in flight before `sendTo` fails with `WSAEWOULDBLOCK` (default 4096). */
   readonly maxOutstandingSends?: number;
+  /** `SO_RCVBUF`: how many bytes of datagrams wait for receives before new ones are dropped. */
+  readonly receiveBufferSize?: number;
 }
 
 /** Options of one send. */
@@ -92,6 +96,35 @@ export interface SegmentsResult {
   readonly completedSynchronously: boolean;
   /** True when the kernel cut the datagrams (UDP GSO) in one send. */
   readonly gso: boolean;
+}
+
+/** Options of one receive. */
+export interface ReceiveOptions {
+  /** Leaves the datagram queued, to be read again (`MSG_PEEK`). */
+  readonly peek?: boolean;
+  /** Cancels the receive while it waits: it rejects with `WSA_OPERATION_ABORTED`. */
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome of {@link UdpSocket.receive}. */
+export interface ReceiveResult {
+  /** Bytes written to the buffers. */
+  readonly bytesReceived: number;
+  /** The sender. */
+  readonly from: LocalAddress;
+  /** True when the datagram was larger than the buffers: they hold its first bytes, the rest is gone (Winsock's `WSAEMSGSIZE`). */
+  readonly truncated: boolean;
+}
+
+/** A datagram of {@link UdpSocket.datagrams}. */
+export interface ReceivedDatagram {
+  readonly data: Buffer;
+  readonly from: LocalAddress;
+  readonly truncated: boolean;
+}
+
+function toAddress(ep: Endpoint | null): LocalAddress {
+  return { address: ep?.address ?? "", port: ep?.port ?? 0, family: ep?.family === 6 ? "IPv6" : "IPv4" };
 }
 
 /** A UDP socket of the idiomatic API. */
@@ -282,6 +315,70 @@ export class UdpSocket {
     pending.add(op);
   }
 
+  /**
+   * Receives one datagram, scattered over `buffers` in order. The socket must be bound
+   * (`bind` in {@link openUdpSocket}, or a first send). Datagrams that arrive while no
+   * receive waits are kept, in order, up to the receive buffer; a datagram larger than
+   * the buffers resolves with `truncated: true`. Rejects with a {@link WSAError}.
+   */
+  receive(buffers: Uint8Array | readonly Uint8Array[], options: ReceiveOptions = {}): Promise<ReceiveResult> {
+    const entry = this.#entry;
+    if (entry.closed) return Promise.reject(new WSAError(WSAENOTSOCK, "receive"));
+    const views = captureViews(buffers);
+    if (typeof views === "number") return Promise.reject(new WSAError(views, "receive"));
+    const { peek = false, signal } = options ?? {};
+    if (signal?.aborted) return Promise.reject(new WSAError(WSA_OPERATION_ABORTED, "receive", { cause: signal.reason }));
+    return new Promise<ReceiveResult>((resolve, reject) => {
+      const op = new Operation(null, null, (done) => {
+        if (signal) this.#bySignal.get(signal)?.delete(done);
+        if (done.status === 0 || done.status === WSAEMSGSIZE) {
+          resolve({ bytesReceived: done.bytes, from: toAddress(done.from), truncated: done.status === WSAEMSGSIZE });
+        } else {
+          const cause = done.cause ?? (done.status === WSA_OPERATION_ABORTED ? signal?.reason : undefined);
+          reject(new WSAError(done.status, "receive", { cause }));
+        }
+      });
+      const rc = entry.startReceive(views, peek ? MSG_PEEK : 0, op);
+      if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
+        op.abandon();
+        reject(new WSAError(rc, "receive"));
+      } else if (signal && !op.done) {
+        this.#watch(signal, op);
+      }
+    });
+  }
+
+  /**
+   * The datagrams as they arrive, each a Buffer of its own bytes (up to `maxSize`, 65535 by
+   * default). Ends when the socket closes; an aborted `signal` ends it with a
+   * {@link WSAError} (`WSA_OPERATION_ABORTED`).
+   */
+  async *datagrams(options: { readonly signal?: AbortSignal; readonly maxSize?: number } = {}): AsyncGenerator<ReceivedDatagram> {
+    const { signal, maxSize = 65535 } = options;
+    const buffer = Buffer.allocUnsafe(maxSize);
+    for (;;) {
+      let r: ReceiveResult;
+      try {
+        r = await this.receive(buffer, { signal });
+      } catch (error) {
+        const closed = this.#entry.closed && error instanceof WSAError && !signal?.aborted;
+        if (closed) return;
+        throw error;
+      }
+      yield { data: Buffer.from(buffer.subarray(0, r.bytesReceived)), from: r.from, truncated: r.truncated };
+    }
+  }
+
+  /** Iterates {@link UdpSocket.datagrams} with the defaults. */
+  [Symbol.asyncIterator](): AsyncGenerator<ReceivedDatagram> {
+    return this.datagrams();
+  }
+
+  /** Datagrams dropped because the receive buffer was full (where the backend can count them). */
+  get drops(): number | undefined {
+    return this.#entry.native.drops();
+  }
+
   /** Sets the default peer for {@link UdpSocket.send} (binding first if needed); `null` dissolves it. */
   connect(to: Address | null): void {
     const peer = to === null ? null : parseEndpoint(to?.address, to?.port);
@@ -321,6 +418,12 @@ export function openUdpSocket(options: UdpSocketOptions = {}): UdpSocket {
   if (options.broadcast) {
     const rc = entry.setOption("broadcast", 1);
     if (rc !== 0) fail(rc, "setBroadcast");
+  }
+  if (options.receiveBufferSize !== undefined) {
+    const size = options.receiveBufferSize;
+    if (!Number.isInteger(size) || size < 1 || size > 0x7fffffff) fail(WSAEINVAL, "open");
+    const rc = entry.setOption("rcvbuf", size);
+    if (rc !== 0) fail(rc, "setRecvBufferSize");
   }
   if (bind) {
     const local = parseEndpoint(bind.address ?? (family === "ipv4" ? "0.0.0.0" : "::"), bind.port ?? 0);

@@ -544,6 +544,17 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
   return num(env, (double)r.filled);
 }
 
+/* drops(handle) -> datagrams the kernel dropped for a full receive buffer | -err. */
+static napi_value js_drops(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  if (!get_handle(env, argv[0], &h)) return fail(env, WS_ERR_INVAL);
+  uint32_t drops = 0;
+  int err = ws_drops(h, &drops);
+  return err ? fail(env, err) : num(env, drops);
+}
+
 /* takeError(handle) -> the pending socket error (0: none) | -err; empties the error queue. */
 static napi_value js_take_error(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
@@ -723,6 +734,7 @@ static napi_value init(napi_env env, napi_value exports) {
 #endif
 #ifndef _WIN32
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"drops", NULL, js_drops, NULL, NULL, NULL, napi_enumerable, NULL},
     {"takeError", NULL, js_take_error, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sendBatch", NULL, js_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sendSegments", NULL, js_send_segments, NULL, NULL, NULL, napi_enumerable, NULL},

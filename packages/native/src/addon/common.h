@@ -77,6 +77,8 @@ typedef struct {
  * through IP_RECVERR) comes back as that error, and the error queue is drained.
  */
 int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_received* out);
+/* Datagrams the kernel dropped on this socket for a full receive buffer (Linux SO_MEMINFO). */
+int ws_drops(ws_handle h, uint32_t* drops);
 /* Takes the socket's pending error (SO_ERROR, 0 if none) and empties its error queue. */
 int ws_take_error(ws_handle h, int* error);
 

@@ -320,6 +320,23 @@ int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_
   return 0;
 }
 
+int ws_drops(ws_handle h, uint32_t* drops) {
+#if defined(__linux__) && defined(SO_MEMINFO)
+  /* The socket's counters; SK_MEMINFO_DROPS (index 8) counts the datagrams it dropped. */
+  uint32_t meminfo[16];
+  socklen_t len = sizeof(meminfo);
+  memset(meminfo, 0, sizeof(meminfo));
+  if (getsockopt((int)h, SOL_SOCKET, SO_MEMINFO, meminfo, &len) < 0) return errno;
+  if (len < 9 * sizeof(uint32_t)) return ENOPROTOOPT;
+  *drops = meminfo[8];
+  return 0;
+#else
+  (void)h;
+  *drops = 0;
+  return ENOPROTOOPT;
+#endif
+}
+
 int ws_take_error(ws_handle h, int* error) {
   socklen_t len = sizeof(*error);
   *error = 0;
