@@ -368,29 +368,22 @@ function writeRef(ref: Ref, value: number): number {
   }
 }
 
-/** The blocking form: a Promise of 0 or `SOCKET_ERROR`; `bytesRef` filled on success. */
-function sendBlocking(
-  entry: SocketEntry,
-  views: Uint8Array[],
-  to: Endpoint | null,
-  flags: number,
-  bytesRef: Ref,
-): Promise<number> {
+/**
+ * A blocking call: a Promise of 0 or `SOCKET_ERROR`, settled when the operation `start`
+ * began completes; `report` writes its out-parameters and gives the last error.
+ */
+function blocking(start: (op: Operation) => number, report: (op: Operation) => number): Promise<number> {
   let settle!: (rc: number) => void;
   const promise = new Promise<number>((resolve) => {
     settle = resolve;
   });
   const op = new Operation(null, null, (done) => {
-    if (done.status === 0) {
-      setLastError(writeRef(bytesRef, done.bytes));
-      settle(0);
-    } else {
-      setLastError(done.status);
-      settle(SOCKET_ERROR);
-    }
+    const code = report(done);
+    setLastError(code);
+    settle(code === 0 ? 0 : SOCKET_ERROR);
   });
   op.limited = false;
-  const rc = entry.startSend(views, to, flags, op);
+  const rc = start(op);
   if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
     op.abandon();
     return failLater(rc);
@@ -398,15 +391,18 @@ function sendBlocking(
   return promise;
 }
 
-/** The overlapped form: 0 (completed at once) or `SOCKET_ERROR` (`WSA_IO_PENDING` or an error). */
-function sendOverlapped(
+/**
+ * An overlapped call: 0 when the operation completed at once (`report` then writes its
+ * out-parameters), else `SOCKET_ERROR` with `WSA_IO_PENDING` or the error that stopped it.
+ * `onDone` runs when it completes, before its routine runs or its event is waited on.
+ */
+function overlappedCall(
   entry: SocketEntry,
-  views: Uint8Array[],
-  to: Endpoint | null,
-  flags: number,
-  bytesRef: unknown,
   lpOverlapped: unknown,
   lpCompletionRoutine: unknown,
+  start: (op: Operation) => number,
+  report: (op: Operation) => number,
+  onDone: ((op: Operation) => void) | null,
 ): number {
   const routine = lpCompletionRoutine ?? null;
   if (routine !== null && typeof routine !== "function") return fail(WSAEFAULT);
@@ -415,15 +411,22 @@ function sendOverlapped(
   if (!entry.overlappedCapable) return fail(WSAEINVAL);
   const previous = operationOf(lpOverlapped);
   if (previous && !previous.done) return fail(WSAEINVAL);
-  const op = new Operation(lpOverlapped, routine as CompletionRoutine | null, null);
-  const rc = entry.startSend(views, to, flags, op);
+  const op = new Operation(lpOverlapped, routine as CompletionRoutine | null, onDone);
+  const rc = start(op);
   if (rc === STARTED_COMPLETED) {
-    setLastError(isRef(bytesRef) ? writeRef(bytesRef, op.bytes) : 0);
+    const code = report(op);
+    if (code !== 0) return fail(code);
+    setLastError(0);
     return 0;
   }
   if (rc === STARTED_PENDING) return fail(WSA_IO_PENDING);
   op.abandon();
   return fail(rc);
+}
+
+/** A completed send's report: the byte count written, or the send's error. */
+function sendReport(bytesRef: unknown): (op: Operation) => number {
+  return (op) => op.status || (isRef(bytesRef) ? writeRef(bytesRef, op.bytes) : 0);
 }
 
 /**
@@ -470,22 +473,23 @@ function sendCall(
   lpCompletionRoutine: unknown,
   connectedOnly: boolean,
 ): number | Promise<number> {
-  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
+  const isOverlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
   try {
     const ready = prepareSend(s, lpBuffers, dwBufferCount, lpTo, iTolen);
     let code = typeof ready === "number" ? ready : 0;
     if (code === 0 && bytesRef !== null && bytesRef !== undefined && !isWritableRef(bytesRef)) code = WSAEFAULT;
-    if (code === 0 && !overlapped && !isRef(bytesRef)) code = WSAEFAULT;
+    if (code === 0 && !isOverlapped && !isRef(bytesRef)) code = WSAEFAULT;
     if (code === 0 && connectedOnly && !(ready as { entry: SocketEntry }).entry.peer) code = WSAENOTCONN;
-    if (code !== 0 || typeof ready === "number") return overlapped ? fail(code) : failLater(code);
+    if (code !== 0 || typeof ready === "number") return isOverlapped ? fail(code) : failLater(code);
     const { entry, views, to } = ready;
     const flags = dwFlags as number;
-    return overlapped
-      ? sendOverlapped(entry, views, to, flags, bytesRef, lpOverlapped, lpCompletionRoutine)
-      : sendBlocking(entry, views, to, flags, bytesRef as Ref);
+    const start = (op: Operation) => entry.startSend(views, to, flags, op);
+    return isOverlapped
+      ? overlappedCall(entry, lpOverlapped, lpCompletionRoutine, start, sendReport(bytesRef), null)
+      : blocking(start, sendReport(bytesRef));
   } catch {
     // A hostile argument (a throwing getter, a detached buffer) broke a check.
-    return overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
+    return isOverlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
   }
 }
 
@@ -592,76 +596,29 @@ function receiveCall(
   lpOverlapped: unknown,
   lpCompletionRoutine: unknown,
 ): number | Promise<number> {
-  const overlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
+  const isOverlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
   try {
-    const ready = prepareReceive(s, lpBuffers, dwBufferCount, bytesRef, lpFlags, lpFrom, lpFromlen, overlapped);
-    if (typeof ready === "number") return overlapped ? fail(ready) : failLater(ready);
+    const ready = prepareReceive(s, lpBuffers, dwBufferCount, bytesRef, lpFlags, lpFrom, lpFromlen, isOverlapped);
+    if (typeof ready === "number") return isOverlapped ? fail(ready) : failLater(ready);
     const { entry, views, outs } = ready;
     const flags = outs.flags.value;
-    return overlapped
-      ? receiveOverlapped(entry, views, flags, outs, lpOverlapped, lpCompletionRoutine)
-      : receiveBlocking(entry, views, flags, outs);
+    const start = (op: Operation) => entry.startReceive(views, flags, op);
+    // A delayed completion writes the source address as it completes (lpFrom must stay
+    // valid until then, as in Winsock) but leaves lpFlags alone: WSAGetOverlappedResult
+    // reports the flags.
+    return isOverlapped
+      ? overlappedCall(entry, lpOverlapped, lpCompletionRoutine, start, receiveReport(outs), (done) => writeFrom(outs, done))
+      : blocking(start, receiveReport(outs));
   } catch {
     // A hostile argument (a throwing getter, a detached buffer) broke a check.
-    return overlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
+    return isOverlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
   }
 }
 
 /** What a completed receive reports through its out-parameters; its last error. */
-function reportReceive(op: Operation, outs: ReceiveOuts): number {
-  const written = writeFrom(outs, op) || writeRef(outs.flags, op.flags) || (outs.bytes ? writeRef(outs.bytes, op.bytes) : 0);
-  return written || op.status;
-}
-
-function receiveBlocking(entry: SocketEntry, views: Uint8Array[], flags: number, outs: ReceiveOuts): Promise<number> {
-  let settle!: (rc: number) => void;
-  const promise = new Promise<number>((resolve) => {
-    settle = resolve;
-  });
-  const op = new Operation(null, null, (done) => {
-    const code = reportReceive(done, outs);
-    setLastError(code);
-    settle(code === 0 ? 0 : SOCKET_ERROR);
-  });
-  op.limited = false;
-  const rc = entry.startReceive(views, flags, op);
-  if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
-    op.abandon();
-    return failLater(rc);
-  }
-  return promise;
-}
-
-function receiveOverlapped(
-  entry: SocketEntry,
-  views: Uint8Array[],
-  flags: number,
-  outs: ReceiveOuts,
-  lpOverlapped: unknown,
-  lpCompletionRoutine: unknown,
-): number {
-  const routine = lpCompletionRoutine ?? null;
-  if (routine !== null && typeof routine !== "function") return fail(WSAEFAULT);
-  if (!(lpOverlapped instanceof WSAOVERLAPPED)) return fail(WSAEFAULT);
-  if (!entry.overlappedCapable) return fail(WSAEINVAL);
-  const previous = operationOf(lpOverlapped);
-  if (previous && !previous.done) return fail(WSAEINVAL);
-  // The source address is written when the receive completes, before its routine runs
-  // or its event is signalled (lpFrom must stay valid until then, as in Winsock).
-  const op = new Operation(lpOverlapped, routine as CompletionRoutine | null, (done) => {
-    writeFrom(outs, done);
-  });
-  const rc = entry.startReceive(views, flags, op);
-  if (rc === STARTED_COMPLETED) {
-    const code = writeRef(outs.flags, op.flags) || (outs.bytes ? writeRef(outs.bytes, op.bytes) : 0) || op.status;
-    if (code !== 0) return fail(code);
-    setLastError(0);
-    return 0;
-  }
-  // Delayed completion leaves lpFlags alone; WSAGetOverlappedResult reports the flags.
-  if (rc === STARTED_PENDING) return fail(WSA_IO_PENDING);
-  op.abandon();
-  return fail(rc);
+function receiveReport(outs: ReceiveOuts): (op: Operation) => number {
+  return (op) =>
+    writeFrom(outs, op) || writeRef(outs.flags, op.flags) || (outs.bytes ? writeRef(outs.bytes, op.bytes) : 0) || op.status;
 }
 
 /**
