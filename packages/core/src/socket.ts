@@ -289,7 +289,7 @@ export interface BatchDatagram {
 
 function totalLength(views: readonly Uint8Array[]): number {
   let total = 0;
-  for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).byteLength;
+  for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).length;
   return total;
 }
 

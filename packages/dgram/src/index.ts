@@ -35,6 +35,9 @@ const DEFAULT_RECEIVE_BUFFER = 65536;
 /** Sends handed to `dgram` and not yet called back, at most; the rest wait in the backlog. */
 export const DGRAM_IN_FLIGHT = 64;
 
+/** Gathered datagrams up to this size are copied into one Buffer before dgram sends them. */
+const GATHER_COPY_LIMIT = 4096;
+
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
 /** Answers literal addresses at once (the core resolves nothing else). */
@@ -151,8 +154,22 @@ class DgramSocket implements BackendSocket {
   }
 
   #submit(views: readonly Uint8Array[], byteLength: number, to: Endpoint, completion: Completion): number {
+    // Several small views are copied into one Buffer: dgram's list path (fixBufferList)
+    // makes a new Buffer per view and libuv one uv_buf each, which costs more than
+    // copying up to a few KiB. Larger datagrams go as a list, gathered by the kernel.
+    let payload: Uint8Array | Uint8Array[] = views as Uint8Array[];
+    if (views.length > 1 && byteLength <= GATHER_COPY_LIMIT) {
+      const one = Buffer.allocUnsafe(byteLength);
+      let at = 0;
+      for (let i = 0; i < views.length; i++) {
+        const v = views[i] as Uint8Array;
+        one.set(v, at);
+        at += v.length;
+      }
+      payload = one;
+    }
     try {
-      this.#socket.send(views as Uint8Array[], to.port, to.address, (err) => {
+      this.#socket.send(payload, to.port, to.address, (err) => {
         this.#inFlight--;
         if (err) completion.complete(wsaFromOsError(err, WSAENETDOWN), 0, err);
         else completion.complete(0, byteLength);

@@ -214,28 +214,42 @@ export class UdpSocket {
       items.push({ views, to: dest });
     }
     if (signal?.aborted) throw new WSAError(WSA_OPERATION_ABORTED, "sendBatch", { cause: signal.reason });
-    const pending = items.map(() => this.#operation("sendBatch", signal));
-    const rc = entry.startBatch(
-      items,
-      flags,
-      pending.map((p) => p.op),
-    );
-    for (const p of pending) p.started();
-    if (rc !== 0) {
-      for (const p of pending) p.op.abandon();
-      throw new WSAError(rc, "sendBatch");
-    }
-    if (signal) for (const p of pending) if (!p.op.done) this.#watch(signal, p.op);
-    const settled = await Promise.allSettled(pending.map((p) => p.result));
+    // One Promise for the whole batch, settled by a countdown of the datagrams' operations
+    // (not a Promise per datagram and Promise.allSettled).
+    const n = items.length;
+    const results = new Array<SendResult | WSAError>(n);
+    let remaining = n;
     let datagramsSent = 0;
     let bytesSent = 0;
-    const results = settled.map((r) => {
-      if (r.status === "rejected") return r.reason as WSAError;
-      datagramsSent++;
-      bytesSent += r.value.bytesSent;
-      return r.value;
+    let synchronously = true;
+    let resolveBatch!: (r: BatchResult) => void;
+    const whenDone = new Promise<BatchResult>((resolve) => {
+      resolveBatch = resolve;
     });
-    return { datagramsSent, bytesSent, results };
+    const ops: Operation[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      ops[i] = new Operation(null, null, (done) => {
+        if (signal) this.#bySignal.get(signal)?.delete(done);
+        if (done.status === 0) {
+          datagramsSent++;
+          bytesSent += done.bytes;
+          results[i] = { bytesSent: done.bytes, completedSynchronously: synchronously };
+        } else {
+          const cause = done.cause ?? (done.status === WSA_OPERATION_ABORTED ? signal?.reason : undefined);
+          results[i] = new WSAError(done.status, "sendBatch", { cause });
+        }
+        if (--remaining === 0) resolveBatch({ datagramsSent, bytesSent, results });
+      });
+    }
+    if (n === 0) return { datagramsSent: 0, bytesSent: 0, results };
+    const rc = entry.startBatch(items, flags, ops);
+    synchronously = false;
+    if (rc !== 0) {
+      for (const op of ops) op.abandon();
+      throw new WSAError(rc, "sendBatch");
+    }
+    if (signal) for (const op of ops) if (!op.done) this.#watch(signal, op);
+    return whenDone;
   }
 
   /**
@@ -267,7 +281,7 @@ export class UdpSocket {
     }
     if (signal && !pending.op.done) this.#watch(signal, pending.op);
     const { bytesSent, completedSynchronously } = await pending.result;
-    const byteLength = views.reduce((n, v) => n + v.byteLength, 0);
+    const byteLength = views.reduce((n, v) => n + v.length, 0);
     return { bytesSent, datagrams: Math.ceil(byteLength / segmentSize), completedSynchronously, gso: way === "gso" };
   }
 
