@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Wine lane, end to end: setup (idempotent), cross-build, the smoke test in both
-# completion modes, again on a throttled loopback (real WSA_IO_PENDING; root only), and
-# the public conformance suite with Windows node.exe on both backends.
+# The Wine lane, end to end: setup (idempotent), cross-build, the send and receive smoke
+# tests in both completion modes, the send smoke again on a throttled loopback (real
+# WSA_IO_PENDING; root only), and the public conformance suites (sending, and receiving
+# from ../shared/conformance/recv) with Windows node.exe on both backends.
 #   scripts/wine/test.sh [--quick]     --quick: no throttled-loopback runs
 # Prints one "N passed, N failed" line per step and a total; exits 1 if anything failed.
 set -uo pipefail
@@ -40,11 +41,20 @@ if [ $quick = 0 ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && comm
   step "smoke, throttled loopback, skip-on-success" scripts/wine/netns.sh --expose-gc scripts/wine/smoke.mjs
   step "smoke, throttled loopback, through the port" env WSASENDTO_WIN_SKIP_ON_SUCCESS=0 scripts/wine/netns.sh --expose-gc scripts/wine/smoke.mjs
 fi
+step "smoke-recv, skip-on-success" scripts/wine/run.sh --expose-gc scripts/wine/smoke-recv.mjs
+step "smoke-recv, every receive through the port" env WSASENDTO_WIN_SKIP_ON_SUCCESS=0 scripts/wine/run.sh --expose-gc scripts/wine/smoke-recv.mjs
 conformance="$REPO_ROOT/../shared/conformance/run.mjs"
 [ -f "$conformance" ] || conformance=/work/shared/conformance/run.mjs
 if [ -f "$conformance" ]; then
   step "conformance (node.exe), dgram + native" scripts/wine/run.sh "$conformance" --backend dgram,native
   step "conformance, native, through the port" env WSASENDTO_WIN_SKIP_ON_SUCCESS=0 scripts/wine/run.sh "$conformance" --backend native
+  recv_suite="$(dirname "$conformance")/recv"
+  if [ -d "$recv_suite" ]; then
+    step "conformance recv (node.exe), dgram + native" scripts/wine/run.sh "$conformance" --suite "$recv_suite" --backend dgram,native
+    step "conformance recv, native, through the port" env WSASENDTO_WIN_SKIP_ON_SUCCESS=0 scripts/wine/run.sh "$conformance" --suite "$recv_suite" --backend native
+  else
+    echo "test.sh: no $recv_suite: receive conformance not run" >&2
+  fi
   if [ $quick = 0 ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v tc >/dev/null; then
     step "conformance, throttled loopback" scripts/wine/netns.sh "$conformance" --backend dgram,native
   fi

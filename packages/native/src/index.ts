@@ -58,8 +58,28 @@ export interface NativeBinding {
     flags: number,
     id: number,
   ): number;
-  /** Windows: registers this thread's completion callback, `(id, status, bytes)`, status a WSA code. */
-  onComplete?(callback: (id: number, status: number, bytes: number) => void): number;
+  /**
+   * Windows: registers this thread's completion callback, `(id, status, bytes, flags)`,
+   * status a WSA code, flags a receive's message flags (`MSG_PARTIAL`; 0 for a send).
+   */
+  onComplete?(callback: (id: number, status: number, bytes: number, flags: number) => void): number;
+  /**
+   * Windows: one overlapped WSARecvFrom straight into `views` (no copy), `flags` 0 or
+   * `MSG_PEEK`. The bytes received (completed at once, `out` filled), -WSA_IO_PENDING
+   * (completes later through the `onComplete` callback with this `id`, `out` filled
+   * first; the addon keeps `views` and `out` alive until then), or -WSA code (failed at
+   * once: nothing completes). `out` (24 bytes): the source address (0..15), port (16..17,
+   * big-endian), family (18), whether the datagram was truncated (19: `WSAEMSGSIZE`), the
+   * message flags (20..23, little-endian).
+   */
+  recvOverlapped?(
+    handle: number,
+    family: IPFamily,
+    views: readonly Uint8Array[],
+    flags: number,
+    id: number,
+    out: Uint8Array,
+  ): number;
   /** POSIX: datagram i is views[i] to (addresses[i], ports[i]); how many were sent, or -errno. */
   sendBatch?(
     handle: number,
@@ -159,14 +179,34 @@ function bytesOf(ep: Endpoint): Uint8Array {
   return lastBytes;
 }
 
-// Windows: operations the completion port will report, by the id given to the addon.
+// Windows: operations the completion port will report, by the id given to the addon:
+// sends (their completion) and receives (what to do with the datagram).
 const pendingById = new Map<number, Completion>();
+const receivesById = new Map<number, (status: number, bytes: number, flags: number) => void>();
 let nextOperationId = 1;
 
-function onWindowsCompletion(id: number, status: number, bytes: number): void {
+function onWindowsCompletion(id: number, status: number, bytes: number, flags = 0): void {
+  const receive = receivesById.get(id);
+  if (receive) {
+    receivesById.delete(id);
+    receive(status, bytes, flags);
+    return;
+  }
   const completion = pendingById.get(id);
   pendingById.delete(id);
   completion?.complete(status, bytes);
+}
+
+/** Windows: a receive the core asked for, from the moment it goes to Winsock until it completes. */
+interface PostedReceive {
+  readonly views: readonly Uint8Array[];
+  readonly flags: number;
+  readonly completion: ReceiveCompletion;
+}
+
+/** The message flags in a Windows receive's out-parameter (20..23, little-endian). */
+function messageFlags(out: Uint8Array): number {
+  return ((out[20] as number) | ((out[21] as number) << 8) | ((out[22] as number) << 16) | ((out[23] as number) << 24)) >>> 0;
 }
 
 interface Waiting {
@@ -187,6 +227,8 @@ class NativeSocket implements BackendSocket {
   readonly #receives = new Deque<{ views: readonly Uint8Array[]; flags: number; completion: ReceiveCompletion }>();
   #socketError = 0;
   #peer: Endpoint | null = null;
+  /** Windows: receives handed to Winsock (or about to be handed again) and not yet complete. */
+  #posted = 0;
 
   constructor(b: NativeBinding, handle: number, family: IPFamily) {
     this.#b = b;
@@ -323,7 +365,7 @@ class NativeSocket implements BackendSocket {
 
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
     if (this.#closed) return WSAENOTSOCK;
-    if (this.#b.errors === "win32") return WSAEOPNOTSUPP;
+    if (this.#b.errors === "win32") return this.#receiveOverlapped(views, flags, completion);
     if (this.#receives.length === 0 && this.#tryReceive(views, flags, completion)) return 0;
     this.#receives.push({ views, flags, completion });
     this.#watch();
@@ -365,6 +407,110 @@ class NativeSocket implements BackendSocket {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Windows: an overlapped WSARecvFrom straight into the caller's buffers. Winsock serves
+   * posted receives in posting order, one datagram each, so they go to it at once; but on
+   * a connected socket one at a time does (the others wait here, in order), because a
+   * datagram from someone else is dropped and its receive posted again, which must not
+   * put it behind a later one. Completes during the call when a datagram was waiting.
+   * Returns 0, or the code that failed it at once (then nothing completes).
+   */
+  #receiveOverlapped(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
+    if (!this.#b.recvOverlapped) return WSAEOPNOTSUPP;
+    if (this.#receives.length > 0 || (this.#peer !== null && this.#posted > 0)) {
+      this.#receives.push({ views, flags, completion });
+      return 0;
+    }
+    this.#posted++;
+    const error = this.#postReceive({ views, flags, completion }, 0);
+    if (error !== 0) this.#posted--;
+    return error;
+  }
+
+  /**
+   * Hands one receive to Winsock: completed now (a datagram was waiting), pending (the
+   * port reports it), or failed at once (the code returned; it is still the caller's).
+   * `dropped` counts datagrams from others it dropped without waiting.
+   */
+  #postReceive(r: PostedReceive, dropped: number): number {
+    const out = new Uint8Array(24);
+    const id = nextOperationId++;
+    const n = (this.#b.recvOverlapped as NonNullable<NativeBinding["recvOverlapped"]>)(
+      this.#h,
+      this.#family,
+      r.views,
+      r.flags & MSG_PEEK,
+      id,
+      out,
+    );
+    if (n === -WSA_IO_PENDING) {
+      receivesById.set(id, (status, bytes, flags) => this.#received(r, out, status, bytes, flags, 0));
+      return 0;
+    }
+    if (n < 0) return -n;
+    this.#received(r, out, out[19] === 1 ? WSAEMSGSIZE : 0, n, messageFlags(out), dropped);
+    return 0;
+  }
+
+  /** Windows: a posted receive got a datagram (status 0 or WSAEMSGSIZE) or an error. */
+  #received(r: PostedReceive, out: Uint8Array, status: number, bytes: number, flags: number, dropped: number): void {
+    const datagram = status === 0 || status === WSAEMSGSIZE;
+    const from = datagram ? endpointOf(out[18] === 4 ? 4 : 6, out) : null;
+    const peer = this.#peer;
+    if (from && peer && (peer.address !== from.address || peer.port !== from.port)) {
+      // Not from the peer: dropped, as a connected socket drops it; the receive waits on.
+      if (this.#closed) {
+        this.#finishReceive(r, WSA_OPERATION_ABORTED);
+        return;
+      }
+      if ((r.flags & MSG_PEEK) !== 0) this.#discardPeeked();
+      if (dropped + 1 < MAX_DROPPED_PER_RECEIVE) this.#repostReceive(r, dropped + 1);
+      else setImmediate(() => this.#repostReceive(r, 0)); // many in a row: let the loop breathe
+      return;
+    }
+    this.#posted--;
+    if (from) {
+      r.completion.from = from;
+      r.completion.flags = flags;
+    }
+    r.completion.complete(status, bytes);
+    this.#pumpReceives();
+  }
+
+  #repostReceive(r: PostedReceive, dropped: number): void {
+    const error = this.#closed ? WSA_OPERATION_ABORTED : this.#postReceive(r, dropped);
+    if (error !== 0) this.#finishReceive(r, error);
+  }
+
+  #finishReceive(r: PostedReceive, error: number): void {
+    this.#posted--;
+    r.completion.complete(error, 0);
+    this.#pumpReceives();
+  }
+
+  /**
+   * A peeked datagram from someone else stays queued: a receive of its own takes it. Only
+   * when nothing else is posted is it surely the next in line (then this receive goes
+   * again behind it); else a later receive meets it too.
+   */
+  #discardPeeked(): void {
+    if (this.#posted !== 1) return;
+    const id = nextOperationId++;
+    const n = this.#b.recvOverlapped?.(this.#h, this.#family, [scratch], 0, id, new Uint8Array(24));
+    if (n === -WSA_IO_PENDING) receivesById.set(id, () => {});
+  }
+
+  /** Windows: hands the receives waiting here to Winsock while it may take them, in order. */
+  #pumpReceives(): void {
+    for (let next = this.#receives.peek(); next && !this.#closed; next = this.#receives.peek()) {
+      if (this.#peer !== null && this.#posted > 0) return;
+      this.#receives.shift();
+      this.#posted++;
+      const error = this.#postReceive(next, 0);
+      if (error !== 0) this.#finishReceive(next, error);
+    }
   }
 
   drops(): number | undefined {

@@ -61,7 +61,11 @@ static int get_bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
 
 static int get_handle(napi_env env, napi_value v, ws_handle* h) {
   double d;
+#ifdef _WIN32
   if (!get_int(env, v, 0, 9007199254740991.0, &d)) return 0;
+#else
+  if (!get_int(env, v, 0, 2147483647.0, &d)) return 0; /* an fd is an int */
+#endif
   *h = (ws_handle)d;
   return 1;
 }
@@ -158,21 +162,42 @@ static napi_value js_get_option(napi_env env, napi_callback_info info) {
  * Fills bufs from an array of Uint8Arrays: pointers to the caller's bytes, no copy.
  * Returns the count, or -err.
  */
-static int64_t fill_bufs(napi_env env, napi_value views, ws_buf* bufs, uint32_t max, size_t* total) {
-  bool is_array = false;
-  uint32_t n;
-  if (napi_is_array(env, views, &is_array) != napi_ok || !is_array) return -WS_ERR_FAULT;
-  if (napi_get_array_length(env, views, &n) != napi_ok) return -WS_ERR_FAULT;
-  if (n > max) return -WS_ERR_INVAL;
+/* Pointers of views read earlier: no JavaScript may run between this and the system call. */
+static int views_to_bufs(napi_env env, const napi_value* values, uint32_t n, ws_buf* bufs, size_t* total) {
   *total = 0;
   for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
     uint8_t* data;
     size_t len;
-    if (napi_get_element(env, views, i, &v) != napi_ok || !get_bytes(env, v, &data, &len)) return -WS_ERR_FAULT;
+    if (values[i] == NULL || !get_bytes(env, values[i], &data, &len)) return WS_ERR_FAULT;
     WS_BUF_SET(&bufs[i], data, len);
     *total += len;
   }
+  return 0;
+}
+
+/* Reads the elements of an array (getters run here), at most max; the count, or -err. */
+static int64_t collect(napi_env env, napi_value array, napi_value* out, uint32_t max) {
+  bool is_array = false;
+  uint32_t n;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array) return -WS_ERR_FAULT;
+  if (napi_get_array_length(env, array, &n) != napi_ok) return -WS_ERR_FAULT;
+  if (n > max) return -WS_ERR_INVAL;
+  for (uint32_t i = 0; i < n; i++)
+    if (napi_get_element(env, array, i, &out[i]) != napi_ok) return -WS_ERR_FAULT;
+  return n;
+}
+
+/* Every element first (getters may run), then the pointers (no JavaScript runs). */
+static int64_t fill_bufs(napi_env env, napi_value views, ws_buf* bufs, uint32_t max, size_t* total) {
+  napi_value stack_values[16];
+  napi_value* values = max > 16 ? (napi_value*)calloc(max, sizeof(napi_value)) : stack_values;
+  if (!values) return -WS_ERR_NOMEM;
+  int64_t n = collect(env, views, values, max);
+  if (n >= 0) {
+    int err = views_to_bufs(env, values, (uint32_t)n, bufs, total);
+    if (err) n = -err;
+  }
+  if (values != stack_values) free(values);
   return n;
 }
 
@@ -185,27 +210,47 @@ static int64_t fill_bufs(napi_env env, napi_value views, ws_buf* bufs, uint32_t 
  * registered. The context lives until the environment, its thread-safe function and
  * every op that points to it are gone.
  */
+typedef struct win_op win_op;
+
 typedef struct {
   napi_env env;
   napi_threadsafe_function tsfn;
-  napi_ref callback;  /* (id, status, bytes) => void, or NULL */
-  SRWLOCK lock;       /* guards live and tsfn_alive against the port's thread */
+  napi_ref callback;  /* (id, status, bytes, flags) => void, or NULL */
+  SRWLOCK lock;       /* guards live, tsfn_alive and receiving against the port's thread */
   int live;           /* completions may still be queued to tsfn */
   int tsfn_alive;     /* tsfn not finalized yet */
-  uint32_t pending;   /* pending sends (JavaScript thread only) */
+  uint32_t pending;   /* pending sends and receives (JavaScript thread only) */
   volatile LONG refs; /* the environment, the tsfn, and each pending op */
+  win_op* receiving;  /* pending receives, whose buffers Winsock may still write */
+  CONDITION_VARIABLE drained; /* signalled as receives leave `receiving` */
 } win_env;
 
-/* A pending send: the platform's op first (win.c frees a failed one with free()). */
-typedef struct {
+/* A pending send or receive: the platform's op first (win.c frees a failed one with free()). */
+struct win_op {
   ws_op op;
   win_env* owner;
-  napi_ref views; /* an array holding the views: their bytes stay alive while in flight */
+  napi_ref views; /* an array holding the views (and a receive's out): alive while in flight */
   double id;
-} win_op;
+  int family;         /* a receive's socket family */
+  uint32_t out_index; /* where a receive's out sits in `views` */
+  int listed;         /* in owner->receiving */
+  win_op* prev;
+  win_op* next;
+};
 
 static void win_env_unref(win_env* c) {
   if (InterlockedDecrement(&c->refs) == 0) free(c);
+}
+
+/* Unlinks a receive from its environment's pending list (under the lock). */
+static void win_unlist(win_env* c, win_op* op) {
+  if (!op->listed) return;
+  if (op->prev) op->prev->next = op->next;
+  else c->receiving = op->next;
+  if (op->next) op->next->prev = op->prev;
+  op->listed = 0;
+  op->prev = op->next = NULL;
+  WakeAllConditionVariable(&c->drained);
 }
 
 /* Port thread (or ws_op_arm): hand the completion to the environment's JavaScript thread. */
@@ -214,6 +259,8 @@ void ws_op_done(ws_op* o) {
   win_env* c = op->owner;
   int queued = 0;
   AcquireSRWLockExclusive(&c->lock);
+  /* Winsock is done with the buffers: the environment's teardown need not wait for it. */
+  win_unlist(c, op);
   if (c->live) queued = napi_call_threadsafe_function(c->tsfn, op, napi_tsfn_nonblocking) == napi_ok;
   ReleaseSRWLockExclusive(&c->lock);
   if (!queued) {
@@ -223,7 +270,31 @@ void ws_op_done(ws_op* o) {
   }
 }
 
-/* JavaScript thread: one completion, exactly once per pending send. */
+/*
+ * A receive's out-parameter (24 bytes): the source address (0..15), port (16..17,
+ * big-endian), family (18), whether the datagram was truncated (19), the message flags
+ * (20..23, little-endian).
+ */
+static void win_write_received(uint8_t* out, const ws_recv_result* r) {
+  memcpy(out, r->from.addr, 16);
+  out[16] = (uint8_t)(r->from.port >> 8);
+  out[17] = (uint8_t)(r->from.port & 0xff);
+  out[18] = (uint8_t)r->from.family;
+  out[19] = (uint8_t)(r->status == WSAEMSGSIZE ? 1 : 0);
+  for (int i = 0; i < 4; i++) out[20 + i] = (uint8_t)(r->flags >> (8 * i));
+}
+
+/* Writes a completed receive's result into the out kept at views[index] (if still there). */
+static void win_write_kept(napi_env env, napi_ref views, uint32_t index, const ws_recv_result* r) {
+  napi_value array, out;
+  uint8_t* data;
+  size_t len;
+  if (napi_get_reference_value(env, views, &array) != napi_ok || !array) return;
+  if (napi_get_element(env, array, index, &out) != napi_ok || !get_bytes(env, out, &data, &len) || len < 24) return;
+  win_write_received(data, r);
+}
+
+/* JavaScript thread: one completion, exactly once per pending send or receive. */
 static void win_call_js(napi_env env, napi_value js_cb, void* context, void* data) {
   (void)js_cb;
   win_env* c = (win_env*)context;
@@ -232,18 +303,27 @@ static void win_call_js(napi_env env, napi_value js_cb, void* context, void* dat
   int status = op->op.status;
   uint32_t bytes = op->op.bytes;
   napi_ref views = op->views;
+  int receive = op->op.receive;
+  uint32_t out_index = op->out_index;
+  ws_recv_result r;
+  memset(&r, 0, sizeof(r));
+  if (receive) ws_recv_result_of(&op->op, op->family, &r);
   free(op);
   if (env) {
-    if (views) napi_delete_reference(env, views);
+    if (views) {
+      if (receive) win_write_kept(env, views, out_index, &r);
+      napi_delete_reference(env, views);
+    }
     if (c->pending > 0 && --c->pending == 0) napi_unref_threadsafe_function(env, c->tsfn);
     napi_value cb = NULL;
     if (c->callback && napi_get_reference_value(env, c->callback, &cb) == napi_ok && cb) {
-      napi_value recv, argv[3], result;
+      napi_value recv, argv[4], result;
       napi_get_undefined(env, &recv);
       napi_create_double(env, id, &argv[0]);
       napi_create_int32(env, status, &argv[1]);
       napi_create_double(env, (double)bytes, &argv[2]);
-      napi_call_function(env, recv, cb, 3, argv, &result);
+      napi_create_double(env, (double)r.flags, &argv[3]);
+      napi_call_function(env, recv, cb, 4, argv, &result);
     }
   }
   win_env_unref(c);
@@ -260,12 +340,25 @@ static void win_tsfn_finalize(napi_env env, void* data, void* hint) {
   win_env_unref(c);
 }
 
-/* Environment teardown: no more completions to JavaScript; the port stops with the last one. */
+/* How long an environment's teardown waits for its cancelled receives to let go. */
+#define WIN_DRAIN_MS 2000
+
+/*
+ * Environment teardown: no more completions to JavaScript; the port stops with the last
+ * one. Pending receives are cancelled, and awaited (bounded): Winsock must be done writing
+ * into their buffers before the environment frees them.
+ */
 static void win_env_cleanup(void* arg) {
   win_env* c = (win_env*)arg;
   AcquireSRWLockExclusive(&c->lock);
   int alive = c->tsfn_alive;
   c->live = 0;
+  for (win_op* op = c->receiving; op; op = op->next) ws_op_cancel(&op->op);
+  ULONGLONG deadline = GetTickCount64() + WIN_DRAIN_MS;
+  while (c->receiving) {
+    ULONGLONG now = GetTickCount64();
+    if (now >= deadline || !SleepConditionVariableSRW(&c->drained, &c->lock, (DWORD)(deadline - now), 0)) break;
+  }
   ReleaseSRWLockExclusive(&c->lock);
   if (alive) napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
   if (c->callback) napi_delete_reference(c->env, c->callback);
@@ -279,6 +372,7 @@ static int win_env_init(napi_env env) {
   if (!c) return WS_ERR_NOMEM;
   c->env = env;
   InitializeSRWLock(&c->lock);
+  InitializeConditionVariable(&c->drained);
   napi_value name;
   napi_create_string_utf8(env, "wsasendto:completion", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, c, win_tsfn_finalize, c, win_call_js, &c->tsfn) !=
@@ -304,7 +398,7 @@ static win_env* win_env_of(napi_env env) {
   return (win_env*)data;
 }
 
-/* onComplete(callback) -> 0 | -err: this thread's completion callback, (id, status, bytes). */
+/* onComplete(callback) -> 0 | -err: this thread's completion callback, (id, status, bytes, flags). */
 static napi_value js_on_complete(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   get_args(env, info, argv);
@@ -320,12 +414,84 @@ static napi_value js_on_complete(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The views of one send or receive: WSABUFs pointing into the caller's bytes (no copy),
+ * and the very view objects they came from, to keep alive while the operation is in
+ * flight. Each view is read once.
+ */
+typedef struct {
+  uint32_t n;
+  ws_buf* bufs;
+  napi_value* views;
+  void* heap;
+  ws_buf stack_bufs[16];
+  napi_value stack_views[16];
+} win_views;
+
+/* A JavaScript exception that a hostile argument raised becomes an error number. */
+static int win_clear(napi_env env, int err) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  return err;
+}
+
+/* Reads an array of Uint8Arrays into v; 0 or a WSA code. win_views_free afterwards, always. */
+static int win_views_read(napi_env env, napi_value array, win_views* v) {
+  bool is_array = false;
+  v->n = 0;
+  v->bufs = v->stack_bufs;
+  v->views = v->stack_views;
+  v->heap = NULL;
+  uint32_t n;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array || napi_get_array_length(env, array, &n) != napi_ok)
+    return win_clear(env, WS_ERR_FAULT);
+  if (n > WS_MAX_BUFS) return WS_ERR_INVAL;
+  if (n > 16) {
+    v->heap = malloc((sizeof(ws_buf) + sizeof(napi_value)) * n);
+    if (!v->heap) return WS_ERR_NOMEM;
+    v->bufs = (ws_buf*)v->heap;
+    v->views = (napi_value*)(v->bufs + n);
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t* data;
+    size_t len;
+    if (napi_get_element(env, array, i, &v->views[i]) != napi_ok || !get_bytes(env, v->views[i], &data, &len))
+      return win_clear(env, WS_ERR_FAULT);
+    if (len > 0xFFFFFFFFu) return WSAEMSGSIZE; /* a WSABUF holds at most 4 GiB - 1 */
+    WS_BUF_SET(&v->bufs[i], data, len);
+  }
+  v->n = n;
+  return 0;
+}
+
+static void win_views_free(win_views* v) { free(v->heap); }
+
+/* A reference to a new array of the views (and `extra` after them, if any), or NULL. */
+static napi_ref win_views_keep(napi_env env, const win_views* v, napi_value extra) {
+  napi_value keep;
+  napi_ref ref = NULL;
+  if (napi_create_array_with_length(env, v->n + (extra ? 1 : 0), &keep) != napi_ok) return NULL;
+  for (uint32_t i = 0; i < v->n; i++) napi_set_element(env, keep, i, v->views[i]);
+  if (extra) napi_set_element(env, keep, v->n, extra);
+  napi_create_reference(env, keep, 1, &ref);
+  return ref;
+}
+
+/* A pending op's bookkeeping: the environment and the tsfn stay while it is in flight. */
+static void win_op_pending(napi_env env, win_env* c) {
+  InterlockedIncrement(&c->refs);
+  if (c->pending++ == 0) napi_ref_threadsafe_function(env, c->tsfn);
+}
+
+/*
  * send(handle, family, views, addrBytes, port, flags, id) -> bytes | -WSA_IO_PENDING | -err.
  * Checks as POSIX's send does, plus the id. The views are read once: the same objects
  * fill the WSABUFs and, when the send is pending, the array that keeps them alive.
  */
 static napi_value js_send_win(napi_env env, napi_callback_info info) {
-  (void)fill_bufs; /* POSIX's way: Windows reads the views itself, below */
+  (void)fill_bufs; /* POSIX's way: Windows reads the views itself (win_views_read) */
   napi_value argv[MAX_ARGS];
   get_args(env, info, argv);
   ws_handle h;
@@ -336,56 +502,87 @@ static napi_value js_send_win(napi_env env, napi_callback_info info) {
     return fail(env, WS_ERR_INVAL);
   int err = get_endpoint(env, argv[1], argv[3], argv[4], &to);
   if (err) return fail(env, err);
-  uint32_t n;
-  bool is_array = false;
-  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[2], &n) != napi_ok)
-    return fail(env, WS_ERR_FAULT);
-  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
   win_env* c = win_env_of(env);
   if (!c) return fail(env, WSAENETDOWN);
-  ws_buf stack_bufs[16];
-  napi_value stack_views[16];
-  ws_buf* bufs = stack_bufs;
-  napi_value* views = stack_views;
-  void* heap = NULL;
-  if (n > 16) {
-    heap = malloc((sizeof(ws_buf) + sizeof(napi_value)) * n);
-    if (!heap) return fail(env, WS_ERR_NOMEM);
-    bufs = (ws_buf*)heap;
-    views = (napi_value*)(bufs + n);
-  }
-  for (uint32_t i = 0; i < n && !err; i++) {
-    uint8_t* data;
-    size_t len;
-    if (napi_get_element(env, argv[2], i, &views[i]) != napi_ok || !get_bytes(env, views[i], &data, &len)) err = WS_ERR_FAULT;
-    else if (len > 0xFFFFFFFFu) err = WSAEMSGSIZE; /* a WSABUF holds at most 4 GiB - 1 */
-    else WS_BUF_SET(&bufs[i], data, len);
-  }
+  win_views v;
+  err = win_views_read(env, argv[2], &v);
   size_t sent = 0;
-  win_op* op = err ? NULL : (win_op*)malloc(sizeof(win_op));
+  win_op* op = err ? NULL : (win_op*)calloc(1, sizeof(win_op));
   if (!err && !op) err = WS_ERR_NOMEM;
   if (!err) {
     op->owner = c;
-    op->views = NULL;
     op->id = id;
-    err = ws_send_overlapped(h, bufs, n, &to, (int)flags, &op->op, &sent);
+    err = ws_send_overlapped(h, v.bufs, v.n, &to, (int)flags, &op->op, &sent);
     if (err == 0) {
       free(op);
     } else if (err == WSA_IO_PENDING) {
       /* In flight: keep the very views the WSABUFs point into, until the completion. */
-      napi_value keep;
-      if (napi_create_array_with_length(env, n, &keep) == napi_ok) {
-        for (uint32_t i = 0; i < n; i++) napi_set_element(env, keep, i, views[i]);
-        napi_create_reference(env, keep, 1, &op->views);
-      }
-      InterlockedIncrement(&c->refs);
-      if (c->pending++ == 0) napi_ref_threadsafe_function(env, c->tsfn);
+      op->views = win_views_keep(env, &v, NULL);
+      win_op_pending(env, c);
       ws_op_arm(&op->op);
     }
     /* Any other error: failed at once, and op is win.c's to free. */
   }
-  free(heap);
+  win_views_free(&v);
   return err ? fail(env, err) : num(env, (double)sent);
+}
+
+/*
+ * recvOverlapped(handle, family, views, flags, id, out24) -> bytes | -WSA_IO_PENDING | -err.
+ * One overlapped WSARecvFrom straight into the views (no copy); flags MSG_PEEK passes
+ * through. bytes >= 0: completed at once, out24 filled (truncated with WSAEMSGSIZE and
+ * MSG_PARTIAL, see win_write_received). -WSA_IO_PENDING: the completion comes through
+ * onComplete with this id, (id, status, bytes, flags), out24 filled first; the views and
+ * out24 stay referenced until then. Another -err: failed at once, nothing received.
+ */
+static napi_value js_recv_win(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  int family;
+  double flags, id;
+  uint8_t* out;
+  size_t out_len;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) ||
+      !get_int(env, argv[3], 0, 4294967295.0, &flags) || !get_int(env, argv[4], 0, 9007199254740991.0, &id))
+    return fail(env, WS_ERR_INVAL);
+  if (!get_bytes(env, argv[5], &out, &out_len) || out_len < 24) return fail(env, WS_ERR_FAULT);
+  win_env* c = win_env_of(env);
+  if (!c) return fail(env, WSAENETDOWN);
+  win_views v;
+  int err = win_views_read(env, argv[2], &v);
+  uint32_t got = 0;
+  win_op* op = err ? NULL : (win_op*)calloc(1, sizeof(win_op));
+  if (!err && !op) err = WS_ERR_NOMEM;
+  if (!err) {
+    op->owner = c;
+    op->id = id;
+    op->family = family;
+    op->out_index = v.n;
+    ws_recv_result now;
+    err = ws_recv_overlapped(h, family, v.bufs, v.n, (int)flags, &op->op, &now);
+    if (err == 0 || err == WSAEMSGSIZE) {
+      /* Completed at once (the op is freed here, or by win.c after a truncation). */
+      if (err == 0) free(op);
+      win_write_received(out, &now);
+      got = now.bytes;
+      err = 0;
+    } else if (err == WSA_IO_PENDING) {
+      /* Queued: Winsock writes into the views when a datagram comes; keep them, and out. */
+      op->views = win_views_keep(env, &v, argv[5]);
+      win_op_pending(env, c);
+      AcquireSRWLockExclusive(&c->lock);
+      op->next = c->receiving;
+      if (op->next) op->next->prev = op;
+      c->receiving = op;
+      op->listed = 1;
+      ReleaseSRWLockExclusive(&c->lock);
+      ws_op_arm(&op->op);
+    }
+    /* Any other error: failed at once, and op is win.c's to free. */
+  }
+  win_views_free(&v);
+  return err ? fail(env, err) : num(env, (double)got);
 }
 #endif
 
@@ -448,32 +645,44 @@ static napi_value js_send_batch(napi_env env, napi_callback_info info) {
   double flags;
   if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 0, 4294967295.0, &flags)) return fail(env, WS_ERR_INVAL);
   uint32_t n = array_length(env, argv[2]);
-  if (n == UINT32_MAX || array_length(env, argv[3]) < n || array_length(env, argv[4]) < n) return fail(env, WS_ERR_FAULT);
+  uint32_t na = array_length(env, argv[3]), np = array_length(env, argv[4]);
+  if (n == UINT32_MAX || na == UINT32_MAX || np == UINT32_MAX || na < n || np < n) return fail(env, WS_ERR_FAULT);
   if (n > WS_MAX_BATCH) return fail(env, WS_ERR_INVAL);
   if (n == 0) return num(env, 0);
-  uint32_t total = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    uint32_t c = array_length(env, element(env, argv[2], i));
-    if (c == UINT32_MAX) return fail(env, WS_ERR_FAULT);
-    if (c > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
-    total += c;
-  }
+  /* First everything that may run JavaScript (getters): the lists, the views, the endpoints. */
+  napi_value* inner = (napi_value*)calloc(n, sizeof(napi_value));
   ws_datagram* d = (ws_datagram*)calloc(n, sizeof(ws_datagram));
-  ws_buf* bufs = (ws_buf*)calloc(total ? total : 1, sizeof(ws_buf));
-  int err = (!d || !bufs) ? WS_ERR_NOMEM : 0;
+  if (!inner || !d) {
+    free(inner);
+    free(d);
+    return fail(env, WS_ERR_NOMEM);
+  }
+  uint32_t total = 0;
+  int err = 0;
+  for (uint32_t i = 0; i < n && !err; i++) {
+    inner[i] = element(env, argv[2], i);
+    uint32_t c = array_length(env, inner[i]);
+    if (c == UINT32_MAX) err = WS_ERR_FAULT;
+    else if (c > WS_MAX_BUFS) err = WS_ERR_INVAL;
+    else d[i].count = c, total += c;
+  }
+  napi_value* values = err ? NULL : (napi_value*)calloc(total ? total : 1, sizeof(napi_value));
+  ws_buf* bufs = err ? NULL : (ws_buf*)calloc(total ? total : 1, sizeof(ws_buf));
+  if (!err && (!values || !bufs)) err = WS_ERR_NOMEM;
   uint32_t used = 0;
   for (uint32_t i = 0; i < n && !err; i++) {
-    size_t bytes;
-    int64_t c = fill_bufs(env, element(env, argv[2], i), bufs + used, total - used, &bytes);
-    if (c < 0) {
-      err = (int)-c;
-      break;
-    }
-    d[i].bufs = bufs + used;
-    d[i].count = (uint32_t)c;
-    used += (uint32_t)c;
-    err = get_endpoint(env, argv[1], element(env, argv[3], i), element(env, argv[4], i), &d[i].to);
+    int64_t c = collect(env, inner[i], values + used, d[i].count);
+    if (c < 0) err = (int)-c;
+    else d[i].count = (uint32_t)c, d[i].bufs = bufs + used, used += (uint32_t)c;
+    if (!err) err = get_endpoint(env, argv[1], element(env, argv[3], i), element(env, argv[4], i), &d[i].to);
   }
+  /* Then the pointers: no JavaScript runs from here to the system call. */
+  for (uint32_t i = 0; i < n && !err; i++) {
+    size_t bytes;
+    err = views_to_bufs(env, values + (d[i].bufs - bufs), d[i].count, d[i].bufs, &bytes);
+  }
+  free(inner);
+  free(values);
   uint32_t done = 0;
   if (!err) err = ws_send_batch(h, d, n, (int)flags, &done);
   free(d);
@@ -607,6 +816,8 @@ typedef struct {
   napi_async_context context;
   int events; /* UV_READABLE | UV_WRITABLE being watched, 0 when stopped */
   int closed;
+  int handle_closed; /* libuv's close callback ran */
+  int finalized;     /* the external is gone: nobody can reach w any more */
 } ws_watch;
 
 static void on_poll(uv_poll_t* handle, int status, int events) {
@@ -630,7 +841,12 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   napi_close_handle_scope(w->env, scope);
 }
 
-static void on_watch_closed(uv_handle_t* handle) { free(handle->data); }
+/* w is freed once both libuv and JavaScript are done with it. */
+static void on_watch_closed(uv_handle_t* handle) {
+  ws_watch* w = (ws_watch*)handle->data;
+  w->handle_closed = 1;
+  if (w->finalized) free(w);
+}
 
 static void watch_close(napi_env env, ws_watch* w) {
   if (w->closed) return;
@@ -644,7 +860,10 @@ static void watch_close(napi_env env, ws_watch* w) {
 
 static void watch_finalize(napi_env env, void* data, void* hint) {
   (void)hint;
-  watch_close(env, (ws_watch*)data);
+  ws_watch* w = (ws_watch*)data;
+  w->finalized = 1;
+  if (!w->closed) watch_close(env, w);
+  else if (w->handle_closed) free(w);
 }
 
 static ws_watch* get_watch(napi_env env, napi_value v) {
@@ -680,6 +899,7 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   napi_async_init(env, NULL, name, &w->context);
   napi_create_reference(env, argv[1], 1, &w->callback);
   if (napi_create_external(env, w, watch_finalize, NULL, &external) != napi_ok) {
+    w->finalized = 1;
     watch_close(env, w);
     return fail(env, WS_ERR_NOMEM);
   }
@@ -731,6 +951,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"isRetryable", NULL, js_is_retryable, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef _WIN32
     {"onComplete", NULL, js_on_complete, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"recvOverlapped", NULL, js_recv_win, NULL, NULL, NULL, napi_enumerable, NULL},
 #endif
 #ifndef _WIN32
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},

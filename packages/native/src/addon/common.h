@@ -127,6 +127,13 @@ typedef struct {
   int status;     /* on completion: 0 or a WSA code */
   uint32_t bytes; /* on completion: the bytes sent */
   struct sockaddr_storage to;
+  /* Receives only (ws_recv_overlapped), the platform code's; WSARecvFrom writes them when
+     the receive completes, so they live in the op, not on a stack. */
+  int receive;                  /* 1 for a receive, 0 for a send */
+  uint32_t flags;               /* on completion: the message's flags (MSG_PARTIAL) */
+  DWORD recv_flags;             /* WSARecvFrom's lpFlags, in and out */
+  INT fromlen;                  /* WSARecvFrom's lpFromlen */
+  struct sockaddr_storage from; /* WSARecvFrom's lpFrom */
 } ws_op;
 
 /*
@@ -148,6 +155,31 @@ void ws_op_arm(ws_op* op);
  * owns op and frees it.
  */
 void ws_op_done(ws_op* op);
+
+/* What a receive got: its status, the bytes written to the buffers, flags, source. */
+typedef struct {
+  int status;     /* 0, WSAEMSGSIZE (the datagram did not fit: the rest is gone), or a WSA code */
+  uint32_t bytes; /* bytes written to the buffers */
+  uint32_t flags; /* MSG_PARTIAL with WSAEMSGSIZE */
+  ws_endpoint from;
+} ws_recv_result;
+
+/*
+ * Receives one datagram with WSARecvFrom on the socket's overlapped handle, scattered over
+ * the caller's buffers (no copy); MSG_PEEK passes through. `family` is the socket's (the
+ * source's family when Winsock gives none). Returns:
+ *   0: completed at once, *now filled (status 0); op is the caller's again (to free);
+ *   WSAEMSGSIZE: completed at once with a datagram larger than the buffers, *now filled
+ *      (the bytes that fit, MSG_PARTIAL); op now belongs to the platform code;
+ *   WSA_IO_PENDING: as ws_send_overlapped (ws_op_arm, then ws_op_done once); the result
+ *      is then read with ws_recv_result_of;
+ *   another WSA code: failed at once, nothing received; op belongs to the platform code.
+ */
+int ws_recv_overlapped(ws_handle h, int family, ws_buf* bufs, uint32_t count, int flags, ws_op* op, ws_recv_result* now);
+/* The result of a completed receive (inside ws_op_done or after it). */
+void ws_recv_result_of(const ws_op* op, int family, ws_recv_result* out);
+/* Asks Winsock to cancel a pending op (CancelIoEx): it then completes, aborted, as usual. */
+void ws_op_cancel(ws_op* op);
 #endif
 
 #endif

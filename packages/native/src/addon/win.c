@@ -8,9 +8,14 @@
  * glue (ws_op_done), which hands it to JavaScript through a thread-safe function.
  * Error numbers are WSA codes, as Winsock gives them.
  *
+ * Receives take the same road: one overlapped WSARecvFrom straight into the caller's
+ * buffers, completed at once when a datagram waits (skip-on-success) or by its packet.
+ * Winsock satisfies posted receives in posting order, one datagram each.
+ *
  * WSASENDTO_WIN_SKIP_ON_SUCCESS=0 in the environment (read once, at the first load) leaves
- * the skip mode off, so that every send completes through the port: a test knob for the
- * pending path, which loopback seldom takes (never, under Wine).
+ * the skip mode off, so that every send and receive completes through the port: a test
+ * knob for the pending path, which loopback sends seldom take (never, under Wine), nor
+ * receives that find a datagram waiting.
  */
 #ifdef _WIN32
 #include "common.h"
@@ -185,10 +190,17 @@ static int wsa_from_ntstatus(LONG status) {
   }
 }
 
-/* Fills op->status and op->bytes from a completed op, as WSAGetOverlappedResult tells. */
+/* A receive's message flags: MSG_PARTIAL when its datagram did not fit, whatever Winsock says. */
+static uint32_t message_flags(DWORD os_flags, int status) {
+  return (uint32_t)(os_flags & MSG_PARTIAL) | (status == WSAEMSGSIZE ? MSG_PARTIAL : 0u);
+}
+
+/* Fills op->status, op->bytes (and a receive's op->flags) from a completed op, as
+   WSAGetOverlappedResult tells. */
 static void op_result(ws_op* op, DWORD transferred) {
   LONG nt = (LONG)op->ov.Internal;
   op->bytes = (uint32_t)transferred;
+  op->flags = 0;
   if (nt == 0) {
     op->status = 0;
     return;
@@ -197,6 +209,7 @@ static void op_result(ws_op* op, DWORD transferred) {
   if (WSAGetOverlappedResult(op->socket, &op->ov, &n, FALSE, &flags)) {
     op->status = 0;
     op->bytes = (uint32_t)n;
+    if (op->receive) op->flags = message_flags(flags, 0);
     return;
   }
   int err = WSAGetLastError();
@@ -205,6 +218,7 @@ static void op_result(ws_op* op, DWORD transferred) {
       err == WSA_IO_INCOMPLETE)
     err = wsa_from_ntstatus(nt);
   op->status = err;
+  if (op->receive) op->flags = message_flags(flags, err);
 }
 
 /* A packet for op: deliver it, leave it to the sender, or drop it as stray. */
@@ -399,17 +413,33 @@ int ws_get_option(ws_handle h, int family, int option, int* value) {
   return getsockopt((SOCKET)h, level, name, (char*)value, &len) != 0 ? WSAGetLastError() : 0;
 }
 
+/* Failed at once: no packet on Windows, but Wine may post one anyway. The retire packet
+   queued behind any such stray one frees op once the thread is past both. */
+static void retire(ws_op* op) {
+  InterlockedExchange(&op->state, OP_FAILED);
+  if (!g_port || !PostQueuedCompletionStatus(g_port, 0, KEY_RETIRE, &op->ov)) {
+    /* Cannot hand it over: leaking op is the safe choice. */
+  }
+}
+
+/* Readies op for a new operation on s. */
+static void op_start(ws_op* op, SOCKET s, int receive) {
+  memset(&op->ov, 0, sizeof(op->ov));
+  op->socket = s;
+  op->state = OP_SUBMITTING;
+  op->status = 0;
+  op->bytes = 0;
+  op->receive = receive;
+  op->flags = 0;
+}
+
 int ws_send_overlapped(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, int flags, ws_op* op,
                        size_t* sent) {
   SOCKET s = (SOCKET)h;
   int skip = 0;
   /* Only the addon's sockets: another handle has no packets coming to this port. */
   if (!sockets_find(s, &skip)) return WSAENOTSOCK;
-  memset(&op->ov, 0, sizeof(op->ov));
-  op->socket = s;
-  op->state = OP_SUBMITTING;
-  op->status = 0;
-  op->bytes = 0;
+  op_start(op, s, 0);
   int tolen = to_sockaddr(to, &op->to);
   DWORD n = 0;
   if (WSASendTo(s, bufs, (DWORD)count, &n, (DWORD)flags, (const struct sockaddr*)&op->to, tolen, &op->ov, NULL) == 0) {
@@ -421,14 +451,66 @@ int ws_send_overlapped(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpo
   }
   int err = WSAGetLastError();
   if (err == WSA_IO_PENDING) return err;
-  /* Failed at once: no packet on Windows, but Wine may post one anyway. The retire
-     packet queued behind any such stray one frees op once the thread is past both. */
-  InterlockedExchange(&op->state, OP_FAILED);
-  if (!g_port || !PostQueuedCompletionStatus(g_port, 0, KEY_RETIRE, &op->ov)) {
-    /* Cannot hand it over: leaking op is the safe choice. */
-  }
+  retire(op);
   return err;
 }
+
+void ws_recv_result_of(const ws_op* op, int family, ws_recv_result* out) {
+  memset(out, 0, sizeof(*out));
+  out->status = op->status;
+  out->bytes = op->bytes;
+  out->flags = op->flags;
+  out->from.family = family;
+  if (op->from.ss_family == AF_INET && op->fromlen >= (INT)sizeof(struct sockaddr_in)) {
+    const struct sockaddr_in* sin = (const struct sockaddr_in*)&op->from;
+    out->from.family = 4;
+    memcpy(out->from.addr, &sin->sin_addr, 4);
+    out->from.port = ntohs(sin->sin_port);
+  } else if (op->from.ss_family == AF_INET6 && op->fromlen >= (INT)sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)&op->from;
+    out->from.family = 6;
+    memcpy(out->from.addr, &sin6->sin6_addr, 16);
+    out->from.port = ntohs(sin6->sin6_port);
+  }
+}
+
+int ws_recv_overlapped(ws_handle h, int family, ws_buf* bufs, uint32_t count, int flags, ws_op* op, ws_recv_result* now) {
+  SOCKET s = (SOCKET)h;
+  int skip = 0;
+  if (!sockets_find(s, &skip)) return WSAENOTSOCK;
+  op_start(op, s, 1);
+  op->recv_flags = (DWORD)flags;
+  op->fromlen = (INT)sizeof(op->from);
+  memset(&op->from, 0, sizeof(op->from));
+  DWORD n = 0;
+  if (WSARecvFrom(s, bufs, (DWORD)count, &n, &op->recv_flags, (struct sockaddr*)&op->from, &op->fromlen, &op->ov, NULL) ==
+      0) {
+    if (!skip) return WSA_IO_PENDING; /* its packet is on the way */
+    /* Request completed immediately: a datagram was waiting. */
+    op->bytes = (uint32_t)n;
+    op->flags = message_flags(op->recv_flags, 0);
+    ws_recv_result_of(op, family, now);
+    return 0;
+  }
+  int err = WSAGetLastError();
+  if (err == WSA_IO_PENDING) return err; /* Request queued by the kernel: nothing waiting yet. */
+  if (err == WSAEMSGSIZE) {
+    /* A datagram larger than the buffers was waiting: they hold its first part. The
+       status block tells how much; else the buffers are full. A packet may follow (a
+       warning status), so op goes the failed way. */
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < count; i++) total += bufs[i].len;
+    if ((unsigned long)op->ov.Internal == (unsigned long)NT_BUFFER_OVERFLOW) total = (uint64_t)op->ov.InternalHigh;
+    op->status = WSAEMSGSIZE;
+    op->bytes = total > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)total;
+    op->flags = message_flags(op->recv_flags, WSAEMSGSIZE);
+    ws_recv_result_of(op, family, now);
+  }
+  retire(op);
+  return err;
+}
+
+void ws_op_cancel(ws_op* op) { CancelIoEx((HANDLE)op->socket, &op->ov); }
 
 int ws_close(ws_handle h) {
   SOCKET s = (SOCKET)h;

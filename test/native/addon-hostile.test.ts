@@ -1,0 +1,230 @@
+/**
+ * The native addon's binding, called directly with hostile arguments (the calls are in
+ * hostile-cases.mjs, shared with hostile-run.mjs, which scripts/valgrind-addon.sh runs
+ * under valgrind). Every exported function gets wrong types in each parameter, detached
+ * and zero-length views, views of the wrong element type, arrays with holes or non-views,
+ * huge counts, closed and never-opened handles, and stale or foreign watchers. Each must
+ * return what addon.c documents (a negated errno, false, or 0 for an empty datagram),
+ * never throw, and leave the process alive; each also gets a positive control.
+ *
+ * Library bugs found here (and fixed) keep a regression test each: see KNOWN_BUGS (the
+ * `knownBug` tags of hostile-cases.mjs name the calls that reproduced them).
+ */
+import { execFile } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadBinding } from "@wsasendto/native";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type Binding,
+  type CaseResult,
+  type Context,
+  closeContext,
+  EINVAL,
+  type HostileCase,
+  KNOWN_FUNCTIONS,
+  knownBugCases,
+  openContext,
+  positiveControls,
+  retain,
+  runCase,
+  specificCases,
+  sweepCases,
+} from "./hostile-cases.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..", "..");
+
+/** The library bugs the `knownBug` cases reproduced (fixed since), by tag. */
+const KNOWN_BUGS: Record<string, string> = {
+  /**
+   * addon.c get_handle() takes any integer up to 2**53 - 1 as a handle, and posix.c casts
+   * it to int: 2**32 + fd is fd (getOption/localAddress answer for another socket; close
+   * of 2**32 + 1 would close stdout). Handles above INT_MAX must be refused (EBADF).
+   */
+  "handle-truncation": "a handle beyond the fd range is refused, not truncated onto another descriptor",
+  /**
+   * addon.c fill_bufs() and js_send_batch() take a view's data pointer, then read the next
+   * element with napi_get_element(), which runs the caller's getters: a getter that
+   * detaches an earlier view (and a GC) leaves the iovec pointing at freed memory, which
+   * sendmsg reads (valgrind: "Syscall param sendmsg(msg.msg_iov[0]) points to unaddressable
+   * byte(s)" in ws_send, ws_send_segments, ws_send_batch). Read every element first, then
+   * take the pointers (no JavaScript runs between taking a pointer and the system call).
+   */
+  "getter-detaches-view": "no bytes are sent from a view detached by a getter during the call",
+  /**
+   * addon.c js_send_batch() checks the address and port lists with
+   * `array_length(list) < n`, but array_length() returns UINT32_MAX for a non-array, which
+   * passes; the elements of the non-array are then read: null or undefined makes the call
+   * throw a TypeError, a string or typed array is read as a list. Non-arrays must fail
+   * with -EFAULT.
+   */
+  "batch-list-not-array": "sendBatch refuses address and port lists that are not arrays with -EFAULT",
+};
+
+/**
+ * addon.c watch_close() hands the watcher to uv_close(), whose callback on_watch_closed()
+ * frees it, while the JavaScript external still points to it: get_watch() (want, unwatch)
+ * and watch_finalize() then read freed memory (valgrind: "Invalid read of size 4" in
+ * js_want, js_unwatch, watch_finalize). A new watcher often gets the same memory, so a
+ * stale external drives it; or libuv aborts ("uv_poll_start/uv_poll_stop: Assertion
+ * `!uv__is_closing(handle)' failed"). The finalizer runs on every watcher the native
+ * backend unwatched (NativeSocket.close) once GC collects it, or at exit. Free the
+ * watcher only when both the close callback and the finalizer have run.
+ */
+const WATCHER_USE_AFTER_FREE = "a watcher unwatched a turn ago stays dead: using it neither aliases a new watcher nor crashes";
+
+const loaded = loadBinding();
+const b = loaded as unknown as Binding;
+const functions = typeof loaded === "string" ? [] : Object.keys(loaded).filter((k) => typeof b[k] === "function");
+
+function failures(results: readonly CaseResult[]): string[] {
+  return results.filter((r) => !r.ok).map((r) => `${r.fn}: ${r.name}: ${r.outcome}`);
+}
+
+/** Runs unwatch-run.mjs in a child process (cached per mode); its JSON line, or what went wrong. */
+const unwatchRuns = new Map<string, Promise<unknown>>();
+function unwatchRun(...args: string[]): Promise<unknown> {
+  const key = args.join(" ");
+  let run = unwatchRuns.get(key);
+  if (!run) {
+    run = new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [join(HERE, "unwatch-run.mjs"), ...args],
+        { cwd: ROOT, timeout: 20_000, encoding: "utf8" },
+        (error, stdout, stderr) => {
+          const line = stdout.split("\n").find((l) => l.startsWith("{"));
+          try {
+            resolve(line ? JSON.parse(line) : { error: `no output (${error?.message}): ${stderr}` });
+          } catch {
+            resolve({ error: `bad output: ${stdout} ${stderr}` });
+          }
+        },
+      );
+    });
+    unwatchRuns.set(key, run);
+  }
+  return run;
+}
+
+async function runAll(cases: readonly HostileCase[]): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const c of cases) results.push(await runCase(b, c));
+  return results;
+}
+
+describe("the native addon's binding, with hostile arguments", () => {
+  let ctx: Context;
+  let controls: HostileCase[] = [];
+  let hostile: HostileCase[] = [];
+  let bugs: HostileCase[] = [];
+
+  beforeAll(() => {
+    if (typeof loaded === "string") return;
+    ctx = openContext(b);
+    controls = positiveControls(b, ctx);
+    hostile = [...sweepCases(b, ctx), ...specificCases(b, ctx), ...knownBugCases(b, ctx)];
+    bugs = hostile.filter((c) => c.knownBug);
+    // Calls that unwatch a real watcher run in a child process (unwatch-run.mjs): see
+    // WATCHER_USE_AFTER_FREE.
+    hostile = hostile.filter((c) => !c.knownBug && !c.usesUnwatch);
+  });
+  afterAll(() => {
+    if (ctx) closeContext(b, ctx);
+  });
+
+  it("the addon loads; every function it exports has hostile cases and a positive control here", () => {
+    expect(loaded, "loadBinding()").not.toBeTypeOf("string");
+    expect(
+      functions.filter((f) => !KNOWN_FUNCTIONS.includes(f)),
+      "exported functions hostile-cases.mjs does not know",
+    ).toEqual([]);
+    for (const f of functions) {
+      expect(
+        controls.filter((c) => c.fn === f),
+        `positive control of ${f}`,
+      ).toHaveLength(1);
+      expect(hostile.filter((c) => c.fn === f).length, `hostile cases of ${f}`).toBeGreaterThan(0);
+    }
+  });
+
+  describe.each(functions)("%s", (fn) => {
+    it("positive control: valid arguments succeed", async () => {
+      const control = controls.filter((c) => c.fn === fn);
+      expect(control).toHaveLength(1);
+      if (control[0]?.usesUnwatch) {
+        const { results } = (await unwatchRun("cases")) as { results: CaseResult[] };
+        expect(results.filter((r) => r.fn === fn && r.name === control[0]?.name && r.ok)).toHaveLength(1);
+      } else {
+        expect(failures(await runAll(control))).toEqual([]);
+      }
+    });
+
+    it("hostile arguments: never throws, returns a negated errno (or false, or 0 for an empty datagram)", async () => {
+      const cases = hostile.filter((c) => c.fn === fn);
+      expect(cases.length).toBeGreaterThan(0);
+      expect(failures(await runAll(cases))).toEqual([]);
+    });
+  });
+
+  for (const [tag, behaviour] of Object.entries(KNOWN_BUGS)) {
+    it(`regression (${tag}): ${behaviour}`, async () => {
+      const cases = bugs.filter((c) => c.knownBug === tag);
+      expect(cases.length).toBeGreaterThan(0);
+      expect(failures(await runAll(cases))).toEqual([]);
+    });
+  }
+
+  it("unwatch, in a process of its own: valid, and a watcher used again in the turn it was unwatched is refused", async () => {
+    const { results } = (await unwatchRun("cases")) as { results: CaseResult[] };
+    expect(results.length).toBeGreaterThanOrEqual(3);
+    expect(failures(results)).toEqual([]);
+  });
+
+  it(`regression (watcher-use-after-free): ${WATCHER_USE_AFTER_FREE}`, async () => {
+    const out = (await unwatchRun("stale", "20")) as { stale?: Array<{ want: number; fired: number }> };
+    expect(out.stale, "the probe ran to its end").toBeDefined();
+    for (const t of out.stale ?? []) expect(t).toEqual({ want: -EINVAL, fired: 0 });
+  });
+
+  it("a watcher's callback runs, (0, WRITABLE), once the socket is writable", async () => {
+    const calls: Array<[number, number]> = [];
+    const w = retain(
+      (b.watch as (h: number, cb: (status: number, events: number) => void) => unknown)(ctx.h, (status, events) => {
+        calls.push([status, events]);
+        (b.want as (w: unknown, e: number) => number)(w, 0);
+      }),
+    );
+    expect(w).toBeTypeOf("object");
+    expect((b.want as (w: unknown, e: number) => number)(w, 2)).toBe(0);
+    for (let i = 0; i < 100 && calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((b.want as (w: unknown, e: number) => number)(w, 0)).toBe(0);
+    expect(calls.length, "callback calls").toBeGreaterThan(0);
+    expect(calls[0]?.[0], "status").toBe(0);
+    expect((calls[0]?.[1] ?? 0) & 2, "events include UV_WRITABLE").toBe(2);
+  });
+
+  it("hostile-run.mjs (the same calls as a plain script, for valgrind) runs to its end: 0 crashes, 0 unexpected", async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(HERE, "hostile-run.mjs")],
+        { cwd: ROOT, timeout: 30_000, encoding: "utf8" },
+        (error, out, err) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout: out, stderr: err }),
+      );
+    });
+    expect(stdout, stderr).toMatch(/addon hostile: \d+ calls, 0 crashes \(\d+ positive controls, 0 unexpected/);
+    expect(code, stdout + stderr).toBe(0);
+  }, 40_000);
+
+  it("the process survived: the binding still opens, binds and closes a socket", () => {
+    const open = b.open as (f: number) => number;
+    const h = open(4);
+    expect(h).toBeGreaterThanOrEqual(0);
+    expect((b.bind as (h: number, f: number, a: Uint8Array, p: number) => number)(h, 4, new Uint8Array([127, 0, 0, 1]), 0)).toBe(
+      0,
+    );
+    expect((b.close as (h: number) => number)(h)).toBe(0);
+  });
+});

@@ -1,0 +1,823 @@
+// Hostile calls of the native addon's binding, shared by test/native/addon-hostile.test.ts
+// (vitest) and test/native/hostile-run.mjs (plain node, run under valgrind by
+// scripts/valgrind-addon.sh). Every binding function is called with wrong types in each
+// parameter, detached and zero-length views, views of the wrong element type, arrays with
+// holes or non-views, huge counts, closed and never-opened handles, and stale or foreign
+// watchers; and once with valid arguments (a positive control, so that the checks can fail).
+//
+// What addon.c documents, and what each case expects: numbers in, numbers out. A call
+// never throws (except to rethrow an exception of the caller's own getter); a bad argument
+// returns a negated errno: -EINVAL for a bad number, handle, family, flag, port, option,
+// boolean, callback or watcher, -EFAULT for a bad byte array or list, -EBADF for a handle
+// that is not open; isRetryable returns false for anything but a retryable errno;
+// gsoSupported ignores its arguments. Zero-length and detached views have no bytes: a
+// datagram of them is empty (the send returns 0).
+import { constants } from "node:os";
+
+const E = constants.errno;
+export const EINVAL = E.EINVAL;
+export const EFAULT = E.EFAULT;
+export const EBADF = E.EBADF;
+
+/** Every function the POSIX binding exports, and what this file calls it with. */
+export const KNOWN_FUNCTIONS = [
+  "open",
+  "bind",
+  "localAddress",
+  "setOption",
+  "getOption",
+  "send",
+  "sendBatch",
+  "sendSegments",
+  "gsoSupported",
+  "close",
+  "isRetryable",
+  "recv",
+  "takeError",
+  "drops",
+  "watch",
+  "want",
+  "unwatch",
+];
+
+const LOOPBACK = new Uint8Array([127, 0, 0, 1]);
+const FOREVER = 987654;
+const READABLE = 1;
+const WRITABLE = 2;
+
+/**
+ * Watchers made here stay referenced until the process exits, so that no finalizer runs
+ * during a run: a watcher's finalizer reads freed memory once it has been unwatched (a
+ * library bug, see addon-hostile.test.ts), which can crash the process that runs it.
+ */
+const retained = [];
+export function retain(watcher) {
+  retained.push(watcher);
+  return watcher;
+}
+
+// ---------------------------------------------------------------------------------
+// Expectations
+
+/** A negated errno (exactly -code when given). */
+export function neg(code) {
+  return {
+    what: code ? `-${code}` : "a negative errno",
+    test: (r) => typeof r === "number" && Number.isInteger(r) && r < 0 && (code === undefined || r === -code),
+  };
+}
+const negOrZero = { what: "a negative errno or 0", test: (r) => typeof r === "number" && Number.isInteger(r) && r <= 0 };
+const isFalse = { what: "false", test: (r) => r === false };
+const isTrue = { what: "true", test: (r) => r === true };
+const isBool = { what: "a boolean", test: (r) => typeof r === "boolean" };
+const isZero = { what: "0", test: (r) => r === 0 };
+const nonNeg = { what: "a number >= 0", test: (r) => typeof r === "number" && Number.isInteger(r) && r >= 0 };
+const positive = { what: "a number > 0", test: (r) => typeof r === "number" && Number.isInteger(r) && r > 0 };
+const equals = (v) => ({ what: String(v), test: (r) => r === v });
+const isExternal = { what: "a watcher (an external)", test: (r) => typeof r === "object" && r !== null };
+
+// ---------------------------------------------------------------------------------
+// Hostile values
+
+/** Values hostile to every parameter kind (none of them is, or truncates to, a live fd). */
+function hostileValues() {
+  return [
+    ["undefined", undefined],
+    ["null", null],
+    ['""', ""],
+    ['"4"', "4"],
+    ['"abc"', "abc"],
+    ["{}", {}],
+    ["[]", []],
+    ["[1]", [1]],
+    ["Symbol()", Symbol("hostile")],
+    ["10n", 10n],
+    ["NaN", Number.NaN],
+    ["Infinity", Number.POSITIVE_INFINITY],
+    ["-Infinity", Number.NEGATIVE_INFINITY],
+    ["-1", -1],
+    ["2**53", 2 ** 53],
+    ["1.5", 1.5],
+    ["-1.5", -1.5],
+    ["true", true],
+    ["false", false],
+    ["a function", () => 0],
+    ["Uint8Array(4)", new Uint8Array(4)],
+    ["Int16Array(2)", new Int16Array(2)],
+    ["Float64Array(2)", new Float64Array(2)],
+    ["DataView", new DataView(new ArrayBuffer(16))],
+    ["ArrayBuffer(16)", new ArrayBuffer(16)],
+    ["a Date", new Date(0)],
+  ];
+}
+
+/**
+ * Detaches a view's buffer (transfers it to a clone that is dropped at once: once this
+ * frame is gone, nothing holds the bytes, and the next GC frees them).
+ */
+export function detach(view) {
+  structuredClone(view.buffer, { transfer: [view.buffer] });
+}
+
+/** A Uint8Array whose buffer has been transferred away (detached). */
+export function detached(n = 16) {
+  const view = new Uint8Array(n);
+  detach(view);
+  return view;
+}
+
+/** An array of `length` holes but one element (at `at`). */
+function holed(length, at, value) {
+  const a = new Array(length);
+  a[at] = value;
+  return a;
+}
+
+/** A handle that was open and is closed now (the higher of two closed fds: the kernel reuses the lower first). */
+function closedHandle(b) {
+  const x = b.open(4);
+  const y = b.open(4);
+  b.close(x);
+  b.close(y);
+  return Math.max(x, y);
+}
+
+// ---------------------------------------------------------------------------------
+// Parameters: what each kind accepts, and the code a hostile value gets
+
+/**
+ * Parameter kinds: `valid(v)` says a hostile value happens to be acceptable there (it is
+ * then not used), `code` is what a refused one returns.
+ */
+const KIND = {
+  handle: { code: EINVAL, valid: () => false },
+  family: { code: EINVAL, valid: () => false },
+  int: { code: EINVAL, valid: () => false },
+  bool: { code: EINVAL, valid: (v) => typeof v === "boolean" },
+  fn: { code: EINVAL, valid: (v) => typeof v === "function" },
+  watcher: { code: EINVAL, valid: () => false },
+  views: { code: EFAULT, valid: (v) => Array.isArray(v) && v.length === 0 },
+  address: { code: EFAULT, valid: (v) => v instanceof Uint8Array && v.length >= 4 },
+  out16: { code: EFAULT, valid: (v) => v instanceof Uint8Array && v.length >= 16 },
+  out24: { code: EFAULT, valid: (v) => v instanceof Uint8Array && v.length >= 24 },
+  list: { code: EFAULT, valid: () => false },
+  /** A batch's list of view lists: an empty one is a batch of nothing (0). */
+  viewsList: { code: EFAULT, valid: (v) => Array.isArray(v) && v.length === 0 },
+  ignored: null,
+};
+
+/**
+ * The context every case runs in: two bound sockets on 127.0.0.1 (`h` sends, `rx`
+ * receives) and a watcher. Created by openContext, released by closeContext.
+ */
+export function openContext(b) {
+  const h = b.open(4);
+  const rx = b.open(4);
+  const unbound = b.open(4);
+  if (h < 0 || rx < 0 || unbound < 0) throw new Error(`open failed: ${h} ${rx} ${unbound}`);
+  if (b.bind(h, 4, LOOPBACK, 0) !== 0 || b.bind(rx, 4, LOOPBACK, 0) !== 0) throw new Error("bind failed");
+  const out = new Uint8Array(16);
+  const rxPort = b.localAddress(rx, 4, out);
+  if (rxPort <= 0) throw new Error(`localAddress failed: ${rxPort}`);
+  // A large receive buffer: many cases send to rx.
+  b.setOption(rx, 4, 2, 1 << 22);
+  const watcher = b.watch ? retain(b.watch(h, () => {})) : null;
+  return { h, rx, rxPort, unbound, watcher };
+}
+
+export function closeContext(b, ctx) {
+  // Not unwatched: see `retain`.
+  if (ctx.watcher && typeof ctx.watcher === "object") b.want(ctx.watcher, 0);
+  b.close(ctx.h);
+  b.close(ctx.rx);
+  b.close(ctx.unbound);
+}
+
+/**
+ * The signature of each function: its parameters' kinds and valid arguments (a function
+ * of the context, so that handles are fresh), and what the valid call returns.
+ */
+function signatures(b, ctx) {
+  const small = () => [new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])];
+  return {
+    open: { params: [["family", () => 4]], valid: positive, cleanup: (r) => r >= 0 && b.close(r) },
+    bind: {
+      params: [
+        ["handle", () => ctx.unbound],
+        ["family", () => 4],
+        ["address", () => LOOPBACK],
+        ["int", () => 0],
+      ],
+      // The valid call is made once, as the positive control (a socket binds once).
+      valid: isZero,
+      validOnce: true,
+    },
+    localAddress: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["out16", () => new Uint8Array(16)],
+      ],
+      valid: positive,
+    },
+    setOption: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["int", () => 1],
+        ["int", () => 1 << 16],
+      ],
+      valid: isZero,
+    },
+    getOption: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["int", () => 1],
+      ],
+      valid: positive,
+    },
+    send: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["views", small],
+        ["address", () => LOOPBACK],
+        ["int", () => ctx.rxPort],
+        ["int", () => 0],
+        // The operation id: Windows only, not read on POSIX.
+        ["ignored", () => 0],
+      ],
+      valid: equals(8),
+    },
+    sendBatch: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["viewsList", () => [small(), small()]],
+        ["list", () => [LOOPBACK, LOOPBACK]],
+        ["list", () => [ctx.rxPort, ctx.rxPort]],
+        ["int", () => 0],
+      ],
+      valid: equals(2),
+    },
+    sendSegments: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["views", () => [new Uint8Array(64)]],
+        ["address", () => LOOPBACK],
+        ["int", () => ctx.rxPort],
+        ["int", () => 16],
+        ["int", () => 0],
+      ],
+      // 64 bytes as four 16-byte datagrams, where the kernel has UDP GSO.
+      valid: b.gsoSupported?.() ? equals(64) : neg(),
+    },
+    gsoSupported: { params: [["ignored", () => undefined]], valid: isBool },
+    close: { params: [["handle", () => b.open(4)]], valid: isZero },
+    isRetryable: { params: [["int", () => E.EAGAIN]], valid: isTrue, refused: isFalse },
+    recv: {
+      params: [
+        ["handle", () => ctx.rx],
+        ["family", () => 4],
+        ["views", () => [new Uint8Array(2048)]],
+        ["bool", () => false],
+        ["out24", () => new Uint8Array(24)],
+      ],
+      // A datagram is sent to rx first, and given a moment to arrive.
+      valid: equals(8),
+      prepare: async () => {
+        b.send(ctx.h, 4, small(), LOOPBACK, ctx.rxPort, 0, 0);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      },
+    },
+    takeError: { params: [["handle", () => ctx.h]], valid: isZero },
+    drops: { params: [["handle", () => ctx.rx]], valid: nonNeg },
+    watch: {
+      params: [
+        ["handle", () => ctx.h],
+        ["fn", () => () => {}],
+      ],
+      valid: isExternal,
+      cleanup: retain,
+    },
+    want: {
+      params: [
+        ["watcher", () => ctx.watcher],
+        ["int", () => READABLE | WRITABLE],
+      ],
+      valid: isZero,
+      // Stops again at once (level-triggered: a writable socket reports on every turn).
+      cleanup: () => b.want(ctx.watcher, 0),
+    },
+    unwatch: {
+      params: [["watcher", () => retain(b.watch(ctx.h, () => {}))]],
+      valid: isZero,
+      usesUnwatch: true,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// Cases
+
+/**
+ * A case: `fn` is called with `args()`; `expect` describes the result. `throws` (a
+ * function returning the error object) marks the one case where rethrowing is right: the
+ * caller's own getter threw. `knownBug` marks a case that fails because of a library bug.
+ */
+function kase(fn, name, args, expect, extra = {}) {
+  return { fn, name, args, expect, ...extra };
+}
+
+/** The positive control of each function: valid arguments succeed. */
+export function positiveControls(b, ctx) {
+  const sig = signatures(b, ctx);
+  return Object.entries(sig)
+    .filter(([fn]) => typeof b[fn] === "function")
+    .map(([fn, s]) =>
+      kase(fn, "valid arguments", () => s.params.map(([, make]) => make()), s.valid, {
+        prepare: s.prepare,
+        cleanup: s.cleanup,
+        usesUnwatch: s.usesUnwatch,
+      }),
+    );
+}
+
+/** Each parameter of each function in turn gets every hostile value; the others are valid. */
+export function sweepCases(b, ctx) {
+  const sig = signatures(b, ctx);
+  const cases = [];
+  for (const [fn, s] of Object.entries(sig)) {
+    if (typeof b[fn] !== "function") continue;
+    s.params.forEach(([kind, _], position) => {
+      const k = KIND[kind];
+      for (const [label, value] of hostileValues()) {
+        if (k === null) {
+          // An argument the function does not read: any value, the valid outcome.
+          if (fn === "gsoSupported") cases.push(kase(fn, `argument ${position} = ${label}`, () => [value], isBool));
+          continue;
+        }
+        if (k.valid(value)) continue;
+        const args = () => s.params.map(([, make], i) => (i === position ? value : make()));
+        const expect = s.refused ?? neg(k.code);
+        // sendBatch checks its address and port lists with array_length(list) < n, and a
+        // non-array's "length" is UINT32_MAX: it passes, then its elements are read
+        // (napi_get_element on null or undefined throws a TypeError).
+        const knownBug = fn === "sendBatch" && kind === "list" ? "batch-list-not-array" : undefined;
+        cases.push(kase(fn, `argument ${position} (${kind}) = ${label}`, args, expect, { cleanup: s.cleanup, knownBug }));
+      }
+    });
+  }
+  return cases;
+}
+
+/** Cases aimed at particular parameters: handles, views, lists, huge counts, watchers. */
+export function specificCases(b, ctx, { scale = 1 } = {}) {
+  const cases = [];
+  const add = (fn, name, args, expect, extra) => {
+    if (typeof b[fn] === "function") cases.push(kase(fn, name, args, expect, extra));
+  };
+  const v8 = () => [new Uint8Array(8)];
+  const dest = () => [LOOPBACK, ctx.rxPort];
+
+  // Handles: closed, never opened, beyond the fd range (kept clear of values that truncate to a live fd).
+  const handleCalls = {
+    bind: (h) => [h, 4, LOOPBACK, 0],
+    localAddress: (h) => [h, 4, new Uint8Array(16)],
+    setOption: (h) => [h, 4, 1, 1 << 16],
+    getOption: (h) => [h, 4, 1],
+    send: (h) => [h, 4, v8(), ...dest(), 0, 0],
+    sendBatch: (h) => [h, 4, [v8()], [LOOPBACK], [ctx.rxPort], 0],
+    sendSegments: (h) => [h, 4, [new Uint8Array(64)], ...dest(), 16, 0],
+    recv: (h) => [h, 4, [new Uint8Array(64)], false, new Uint8Array(24)],
+    takeError: (h) => [h],
+    drops: (h) => [h],
+    close: (h) => [h],
+    watch: (h) => [h, () => {}],
+  };
+  for (const [fn, call] of Object.entries(handleCalls)) {
+    add(fn, "a closed handle", () => call(closedHandle(b)), fn === "watch" ? neg() : neg(EBADF));
+    add(fn, `a handle never opened (${FOREVER})`, () => call(FOREVER), fn === "watch" ? neg() : neg(EBADF));
+    add(fn, "handle 2**31 (beyond int)", () => call(2 ** 31), neg());
+    add(fn, "handle 2**53 - 1", () => call(2 ** 53 - 1), neg());
+  }
+  // A handle beyond the fd range must not reach another descriptor: 2**32 + h is not h.
+  add("getOption", "handle 2**32 + h (an open socket's fd plus 2**32)", () => [2 ** 32 + ctx.h, 4, 1], neg(), {
+    knownBug: "handle-truncation",
+  });
+  add(
+    "localAddress",
+    "handle 2**32 + h (an open socket's fd plus 2**32)",
+    () => [2 ** 32 + ctx.h, 4, new Uint8Array(16)],
+    neg(),
+    {
+      knownBug: "handle-truncation",
+    },
+  );
+
+  // Families and options.
+  add("open", "family 5", () => [5], neg(EINVAL));
+  add("open", "family 6.5", () => [6.5], neg(EINVAL));
+  add("open", "family 23 (AF_INET6 as Winsock numbers it)", () => [23], neg(EINVAL));
+  add("bind", "IPv6 family with a 4-byte address", () => [ctx.unbound, 6, LOOPBACK, 0], neg(EFAULT));
+  add("bind", "port 65536", () => [ctx.unbound, 4, LOOPBACK, 65536], neg(EINVAL));
+  add("bind", "a detached address", () => [ctx.unbound, 4, detached(4), 0], neg(EFAULT));
+  add("bind", "a 3-byte address", () => [ctx.unbound, 4, new Uint8Array(3), 0], neg(EFAULT));
+  add("bind", "an Int16Array address", () => [ctx.unbound, 4, new Int16Array(2), 0], neg(EFAULT));
+  add("localAddress", "a 15-byte out", () => [ctx.h, 4, new Uint8Array(15)], neg(EFAULT));
+  add("localAddress", "a detached out", () => [ctx.h, 4, detached(16)], neg(EFAULT));
+  add("localAddress", "a Float64Array out", () => [ctx.h, 4, new Float64Array(2)], neg(EFAULT));
+  add("localAddress", "a DataView out", () => [ctx.h, 4, new DataView(new ArrayBuffer(16))], neg(EFAULT));
+  add("localAddress", "an unbound socket", () => [ctx.unbound, 4, new Uint8Array(16)], nonNeg);
+  add("setOption", "option 4", () => [ctx.h, 4, 4, 1], neg(EINVAL));
+  add("setOption", "value 2**31", () => [ctx.h, 4, 1, 2 ** 31], neg(EINVAL));
+  add("setOption", "value -1", () => [ctx.h, 4, 1, -1], neg(EINVAL));
+  add("getOption", "option 4", () => [ctx.h, 4, 4], neg(EINVAL));
+  add("getOption", "option -1", () => [ctx.h, 4, -1], neg(EINVAL));
+
+  // Views where a list of Uint8Arrays is expected. Expected: [send, sendSegments, recv, sendBatch].
+  const anyInt = { what: "an integer (bytes received, or a negative errno)", test: (r) => Number.isInteger(r) };
+  const orNeg = (x) => ({ what: `${x.what}, or a negative errno`, test: (r) => x.test(r) || neg().test(r) });
+  const fault = [neg(EFAULT), neg(EFAULT), neg(EFAULT), neg(EFAULT)];
+  const inval = [neg(EINVAL), neg(EINVAL), neg(EINVAL), neg(EINVAL)];
+  const empty = [equals(0), negOrZero, negOrZero, equals(1)];
+  const bytes = (n) => [equals(n), orNeg(equals(n)), anyInt, equals(1)];
+  const badViews = [
+    ["a detached view", () => [detached(64)], empty],
+    ["a zero-length view", () => [new Uint8Array(0)], empty],
+    ["no views", () => [], empty],
+    ["a detached and a live view", () => [detached(64), new Uint8Array(8)], bytes(8)],
+    ["an Int16Array", () => [new Int16Array(4)], fault],
+    ["a Uint16Array", () => [new Uint16Array(4)], fault],
+    ["a Float64Array", () => [new Float64Array(2)], fault],
+    ["a BigInt64Array", () => [new BigInt64Array(2)], fault],
+    ["a DataView", () => [new DataView(new ArrayBuffer(8))], fault],
+    ["an ArrayBuffer", () => [new ArrayBuffer(8)], fault],
+    ["a hole", () => holed(2, 1, new Uint8Array(8)), fault],
+    ["new Array(3) (all holes)", () => new Array(3), fault],
+    ["a view then undefined", () => [new Uint8Array(8), undefined], fault],
+    ["a number", () => [new Uint8Array(8), 5], fault],
+    ["a string", () => ["abcdefgh"], fault],
+    ["a plain object", () => [{ length: 8, byteLength: 8 }], fault],
+    ["null", () => [null], fault],
+    ["an array-like object", () => ({ length: 1, 0: new Uint8Array(8) }), fault],
+    ["a Proxy of an array", () => new Proxy([new Uint8Array(8)], {}), fault],
+    ["a view instead of an array", () => new Uint8Array(8), fault],
+    ["a nested array", () => [[new Uint8Array(8)]], fault],
+    ["1025 views (over the limit)", () => Array.from({ length: 1025 }, () => new Uint8Array(1)), inval],
+    ["2000 views", () => Array.from({ length: 2000 }, () => new Uint8Array(1)), inval],
+    ["100000 elements", () => new Array(100000).fill(0), inval],
+    ["1024 one-byte views (the limit)", () => Array.from({ length: 1024 }, () => new Uint8Array(1)), bytes(1024)],
+    ["an Int8Array (accepted: bytes)", () => [new Int8Array(8)], bytes(8)],
+    ["a Uint8ClampedArray (accepted: bytes)", () => [new Uint8ClampedArray(8)], bytes(8)],
+    ["a 70000-byte datagram", () => [new Uint8Array(70000)], [neg(), neg(), anyInt, neg()]],
+  ];
+  for (const [label, views, [sendX, segX, recvX, batchX]] of badViews) {
+    add("send", `views: ${label}`, () => [ctx.h, 4, views(), ...dest(), 0, 0], sendX);
+    add("sendSegments", `views: ${label}`, () => [ctx.h, 4, views(), ...dest(), 16, 0], segX);
+    add("recv", `views: ${label}`, () => [ctx.rx, 4, views(), false, new Uint8Array(24)], recvX);
+    add("sendBatch", `a datagram's views: ${label}`, () => [ctx.h, 4, [views()], [LOOPBACK], [ctx.rxPort], 0], batchX);
+  }
+  // Addresses and ports for sends.
+  const badAddresses = [
+    ["a detached address", () => detached(4)],
+    ["a 3-byte address", () => new Uint8Array(3)],
+    ["an Int16Array address", () => new Int16Array(2)],
+    ["a DataView address", () => new DataView(new ArrayBuffer(4))],
+    ["a Float64Array address", () => new Float64Array(1)],
+  ];
+  for (const [label, address] of badAddresses) {
+    add("send", label, () => [ctx.h, 4, v8(), address(), ctx.rxPort, 0, 0], neg(EFAULT));
+    add("sendSegments", label, () => [ctx.h, 4, [new Uint8Array(64)], address(), ctx.rxPort, 16, 0], neg(EFAULT));
+    add("sendBatch", label, () => [ctx.h, 4, [v8()], [address()], [ctx.rxPort], 0], neg(EFAULT));
+  }
+  add("send", "IPv6 family with a 4-byte address", () => [ctx.h, 6, v8(), ...dest(), 0, 0], neg(EFAULT));
+  add("send", "port 65536", () => [ctx.h, 4, v8(), LOOPBACK, 65536, 0, 0], neg(EINVAL));
+  add("send", "flags 2**32", () => [ctx.h, 4, v8(), ...dest(), 2 ** 32, 0], neg(EINVAL));
+  add("sendSegments", "segment 0", () => [ctx.h, 4, [new Uint8Array(64)], ...dest(), 0, 0], neg(EINVAL));
+  add("sendSegments", "segment 65536", () => [ctx.h, 4, [new Uint8Array(64)], ...dest(), 65536, 0], neg(EINVAL));
+  add(
+    "sendSegments",
+    "segment 1 over 1000 bytes (too many segments)",
+    () => [ctx.h, 4, [new Uint8Array(1000)], ...dest(), 1, 0],
+    neg(),
+  );
+  add(
+    "sendSegments",
+    "2000 views",
+    () => [ctx.h, 4, Array.from({ length: 2000 }, () => new Uint8Array(1)), ...dest(), 16, 0],
+    neg(EINVAL),
+  );
+
+  // Batches: lists of the wrong length, with holes, non-arrays, huge counts.
+  const n5000 = Math.max(1025, Math.round(5000 * scale));
+  add("sendBatch", "no datagrams", () => [ctx.h, 4, [], [], [], 0], equals(0));
+  add(
+    "sendBatch",
+    "addresses shorter than the datagrams",
+    () => [ctx.h, 4, [v8(), v8()], [LOOPBACK], [ctx.rxPort, ctx.rxPort], 0],
+    neg(EFAULT),
+  );
+  add(
+    "sendBatch",
+    "ports shorter than the datagrams",
+    () => [ctx.h, 4, [v8(), v8()], [LOOPBACK, LOOPBACK], [ctx.rxPort], 0],
+    neg(EFAULT),
+  );
+  add(
+    "sendBatch",
+    "a hole among the datagrams",
+    () => [ctx.h, 4, holed(2, 1, v8()), [LOOPBACK, LOOPBACK], [ctx.rxPort, ctx.rxPort], 0],
+    neg(EFAULT),
+  );
+  add(
+    "sendBatch",
+    "a hole among the addresses",
+    () => [ctx.h, 4, [v8(), v8()], holed(2, 1, LOOPBACK), [ctx.rxPort, ctx.rxPort], 0],
+    neg(EFAULT),
+  );
+  add(
+    "sendBatch",
+    "a hole among the ports",
+    () => [ctx.h, 4, [v8(), v8()], [LOOPBACK, LOOPBACK], holed(2, 1, ctx.rxPort), 0],
+    neg(EINVAL),
+  );
+  add("sendBatch", "a string port", () => [ctx.h, 4, [v8()], [LOOPBACK], ["80"], 0], neg(EINVAL));
+  add("sendBatch", "port -1", () => [ctx.h, 4, [v8()], [LOOPBACK], [-1], 0], neg(EINVAL));
+  add(
+    "sendBatch",
+    "a datagram that is a view, not a list",
+    () => [ctx.h, 4, [new Uint8Array(8)], [LOOPBACK], [ctx.rxPort], 0],
+    neg(EFAULT),
+  );
+  add(
+    "sendBatch",
+    "1025 datagrams (over the limit)",
+    () => [ctx.h, 4, Array.from({ length: 1025 }, v8), new Array(1025).fill(LOOPBACK), new Array(1025).fill(ctx.rxPort), 0],
+    neg(EINVAL),
+  );
+  add(
+    "sendBatch",
+    `${n5000} datagrams`,
+    () => [ctx.h, 4, Array.from({ length: n5000 }, v8), new Array(n5000).fill(LOOPBACK), new Array(n5000).fill(ctx.rxPort), 0],
+    neg(EINVAL),
+  );
+  add(
+    "sendBatch",
+    "100000 elements",
+    () => [ctx.h, 4, new Array(100000).fill(0), new Array(100000).fill(0), new Array(100000).fill(0), 0],
+    neg(EINVAL),
+  );
+  add(
+    "sendBatch",
+    "a datagram of 2000 views",
+    () => [ctx.h, 4, [Array.from({ length: 2000 }, () => new Uint8Array(1))], [LOOPBACK], [ctx.rxPort], 0],
+    neg(EINVAL),
+  );
+
+  // Receives: booleans and out-parameters.
+  add("recv", "peek = 1 (not a boolean)", () => [ctx.rx, 4, [new Uint8Array(8)], 1, new Uint8Array(24)], neg(EINVAL));
+  add("recv", "a 23-byte out", () => [ctx.rx, 4, [new Uint8Array(8)], false, new Uint8Array(23)], neg(EFAULT));
+  add("recv", "a detached out", () => [ctx.rx, 4, [new Uint8Array(8)], false, detached(24)], neg(EFAULT));
+  add("recv", "an Int16Array out", () => [ctx.rx, 4, [new Uint8Array(8)], false, new Int16Array(12)], neg(EFAULT));
+  add("recv", "nothing to receive (EAGAIN)", () => [ctx.unbound, 4, [new Uint8Array(8)], false, new Uint8Array(24)], neg());
+
+  // isRetryable: anything but EAGAIN/EWOULDBLOCK/ENOBUFS is not retryable.
+  for (const e of [0, E.EINVAL, E.EBADF, -E.EAGAIN, 2 ** 31, 2 ** 53]) add("isRetryable", `errno ${e}`, () => [e], isFalse);
+  add("isRetryable", "ENOBUFS", () => [E.ENOBUFS], isTrue);
+
+  // Watchers: foreign values, stale externals.
+  add("want", "events 4", () => [ctx.watcher, 4], neg(EINVAL));
+  add("want", "events -1", () => [ctx.watcher, -1], neg(EINVAL));
+  add("want", "events true (a boolean)", () => [ctx.watcher, true], neg(EINVAL));
+  for (const [label, value] of [
+    ["a plain object", {}],
+    ["a function", () => {}],
+    ["a socket handle", ctx.h],
+    ["a Uint8Array", new Uint8Array(8)],
+    ["an array holding a watcher", [ctx.watcher]],
+  ]) {
+    add("want", `watcher: ${label}`, () => [value, WRITABLE], neg(EINVAL));
+    add("unwatch", `watcher: ${label}`, () => [value], neg(EINVAL));
+  }
+  // Unwatched, then used again in the same turn (before libuv closes the handle).
+  const usesUnwatch = { usesUnwatch: true };
+  add(
+    "want",
+    "a watcher unwatched just before (same turn)",
+    () => {
+      const w = retain(b.watch(ctx.h, () => {}));
+      b.unwatch(w);
+      return [w, WRITABLE];
+    },
+    neg(EINVAL),
+    usesUnwatch,
+  );
+  add(
+    "unwatch",
+    "a watcher unwatched just before (same turn)",
+    () => {
+      const w = retain(b.watch(ctx.h, () => {}));
+      b.unwatch(w);
+      return [w];
+    },
+    neg(EINVAL),
+    usesUnwatch,
+  );
+  add("watch", "a callback that is an object", () => [ctx.h, {}], neg(EINVAL));
+  add("watch", "a callback that is a class instance", () => [ctx.h, new Date()], neg(EINVAL));
+  // A getter of the caller's that throws: its own exception comes back, nothing else.
+  const thrownByGetter = new Error("getter of the caller");
+  const throwingViews = () => {
+    const views = [new Uint8Array(8)];
+    Object.defineProperty(views, 1, {
+      enumerable: true,
+      get() {
+        throw thrownByGetter;
+      },
+    });
+    return views;
+  };
+  add("send", "views: an element getter that throws", () => [ctx.h, 4, throwingViews(), ...dest(), 0, 0], neg(EFAULT), {
+    throws: () => thrownByGetter,
+  });
+  add(
+    "sendBatch",
+    "datagrams: an element getter that throws",
+    () => [ctx.h, 4, [throwingViews()], [LOOPBACK], [ctx.rxPort], 0],
+    neg(EFAULT),
+    {
+      throws: () => thrownByGetter,
+    },
+  );
+
+  return cases;
+}
+
+/**
+ * The library bugs these calls reproduce (see addon-hostile.test.ts). Each is a case the
+ * addon gets wrong without a memory error, or one only valgrind sees.
+ */
+export function knownBugCases(b, ctx, { forceGc = null } = {}) {
+  const cases = [];
+  // fill_bufs reads a view's pointer, then runs the next element's getter (napi_get_element),
+  // which can detach, and with a GC free, the bytes already pointed at.
+  const victimSize = 60000;
+  const detachingViews = () => {
+    const victim = new Uint8Array(victimSize).fill(0x41);
+    const views = [victim];
+    Object.defineProperty(views, 1, {
+      enumerable: true,
+      get() {
+        detach(victim);
+        forceGc?.();
+        return new Uint8Array(4);
+      },
+    });
+    return views;
+  };
+  const notFromDetached = {
+    what: `not the ${victimSize} bytes of a view detached during the call`,
+    test: (r) => typeof r === "number" && Number.isInteger(r) && r < victimSize,
+  };
+  cases.push(
+    kase(
+      "send",
+      "an element getter detaches an earlier view",
+      () => [ctx.h, 4, detachingViews(), LOOPBACK, ctx.rxPort, 0, 0],
+      notFromDetached,
+      {
+        knownBug: "getter-detaches-view",
+      },
+    ),
+  );
+  const victimAddresses = () => {
+    const victim = new Uint8Array(victimSize).fill(0x42);
+    const addresses = [];
+    Object.defineProperty(addresses, 0, {
+      enumerable: true,
+      get() {
+        detach(victim);
+        forceGc?.();
+        return LOOPBACK;
+      },
+    });
+    return { views: [[victim]], addresses };
+  };
+  if (typeof b.sendBatch === "function")
+    cases.push(
+      kase(
+        "sendBatch",
+        "an address getter detaches the datagram's view",
+        () => {
+          const { views, addresses } = victimAddresses();
+          return [ctx.h, 4, views, addresses, [ctx.rxPort], 0];
+        },
+        // The count cannot tell an empty datagram from one sent out of the detached view;
+        // valgrind (with a GC in the getter) sees the read of freed memory.
+        { what: "an integer", test: (r) => Number.isInteger(r) },
+        { memoryBug: "getter-detaches-view" },
+      ),
+    );
+  if (typeof b.sendSegments === "function")
+    cases.push(
+      kase(
+        "sendSegments",
+        "an element getter detaches an earlier view",
+        () => [ctx.h, 4, detachingViews(), LOOPBACK, ctx.rxPort, 1400, 0],
+        notFromDetached,
+        { knownBug: "getter-detaches-view" },
+      ),
+    );
+  // The same for a receive, where the stale pointer is written to: recvmsg fills the
+  // detached (and, after a GC, freed) bytes.
+  if (typeof b.recv === "function")
+    cases.push(
+      kase(
+        "recv",
+        "an element getter detaches an earlier view",
+        () => [ctx.rx, 4, detachingViews(), false, new Uint8Array(24)],
+        {
+          what: `not ${victimSize} bytes written into a view detached during the call`,
+          test: (r) => Number.isInteger(r) && r < victimSize,
+        },
+        {
+          knownBug: "getter-detaches-view",
+          prepare: async () => {
+            // Whatever earlier cases sent to rx goes first; then the one datagram to receive.
+            const sink = [new Uint8Array(65536)];
+            for (let i = 0; i < 100000 && b.recv(ctx.rx, 4, sink, false, new Uint8Array(24)) >= 0; i++);
+            b.send(ctx.h, 4, [new Uint8Array(victimSize + 4)], LOOPBACK, ctx.rxPort, 0, 0);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          },
+        },
+      ),
+    );
+  return cases;
+}
+
+/**
+ * A watcher unwatched a turn ago must stay dead. Up to `attempts` times: watch, unwatch,
+ * let libuv close (and the addon free) it, watch again, then use the old watcher. While
+ * the addon frees a watcher its external still points to, the new watcher often gets the
+ * same memory, and the stale external starts it. Stops at the first such alias.
+ */
+export async function staleWatcherProbe(b, h, attempts = 20) {
+  const tries = [];
+  for (let i = 0; i < attempts; i++) {
+    const old = retain(b.watch(h, () => {}));
+    b.unwatch(old);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    let fired = 0;
+    const fresh = retain(
+      b.watch(h, () => {
+        fired++;
+        b.want(fresh, 0);
+      }),
+    );
+    const want = b.want(old, WRITABLE);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    b.want(fresh, 0);
+    tries.push({ want, fired });
+    if (want !== -EINVAL || fired > 0) break;
+  }
+  return tries;
+}
+
+// ---------------------------------------------------------------------------------
+// Running
+
+/** Calls one case; never throws. The outcome says whether the result met the expectation. */
+export async function runCase(b, c) {
+  let args;
+  try {
+    await c.prepare?.();
+    args = c.args();
+  } catch (e) {
+    return { ...c, ok: false, outcome: `building the arguments threw: ${e}` };
+  }
+  let result;
+  try {
+    result = b[c.fn](...args);
+  } catch (e) {
+    if (c.throws && e === c.throws()) return { ...c, ok: true, outcome: "rethrew the caller's own exception" };
+    return { ...c, ok: false, outcome: `threw ${e?.stack ?? e}` };
+  }
+  try {
+    c.cleanup?.(result);
+  } catch {
+    // A cleanup that fails leaves a socket open: no matter here.
+  }
+  const ok = c.expect.test(result);
+  return { ...c, ok, result, outcome: ok ? "as expected" : `returned ${describe(result)}, expected ${c.expect.what}` };
+}
+
+function describe(v) {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "symbol") return v.toString();
+  if (typeof v === "object" && v !== null) return Object.prototype.toString.call(v);
+  return String(v);
+}
