@@ -37,6 +37,14 @@ export interface Deviations {
    * Both deliver the same datagrams.
    */
   readonly kernelGso: boolean;
+  /**
+   * An ICMP port-unreachable for an earlier send from an unconnected socket comes back as
+   * WSAECONNRESET on the socket's next receive, as on Windows (Linux: IP_RECVERR). The
+   * error is reported once; a later receive works normally. False: the error is never
+   * reported (node:dgram does not report ICMP errors on unconnected sockets), and the
+   * receive stays pending until a datagram arrives or the socket closes.
+   */
+  readonly icmpErrorOnReceive: boolean;
 }
 
 /** A backend under test: its name (as WSASENDTO_BACKEND / `backend:` spell it) and its deviations. */
@@ -51,7 +59,13 @@ export const BACKENDS: readonly BackendUnderTest[] = [
   // pass MSG_DONTROUTE down, and keeps a connected peer in the core instead of the kernel.
   {
     name: "dgram",
-    deviations: { immediateCompletion: false, dontRouteReachesKernel: false, connectSetsLocalAddress: false, kernelGso: false },
+    deviations: {
+      immediateCompletion: false,
+      dontRouteReachesKernel: false,
+      connectSetsLocalAddress: false,
+      kernelGso: false,
+      icmpErrorOnReceive: false,
+    },
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
   // takes the datagram) and passes MSG_DONTROUTE down; the core keeps the peer. GSO is
@@ -63,6 +77,8 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       dontRouteReachesKernel: true,
       connectSetsLocalAddress: false,
       kernelGso: process.platform === "linux",
+      // Linux through IP_RECVERR; Windows' own Winsock reports it (SIO_UDP_CONNRESET is on by default).
+      icmpErrorOnReceive: process.platform === "linux" || process.platform === "win32",
     },
   },
 ];

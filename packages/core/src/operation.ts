@@ -101,14 +101,25 @@ export class Operation implements ReceiveCompletion {
     this.owner?.operationEnded(this);
     const ov = this.overlapped;
     if (ov) {
-      ov.Internal = status;
-      ov.InternalHigh = this.bytes;
       const routine = this.routine;
+      // The caller's structure is written and read here, from the backend's callback: a
+      // hostile one (a throwing accessor added after the call) must not throw out of it.
+      let event: unknown = null;
+      try {
+        ov.Internal = status;
+        ov.InternalHigh = this.bytes;
+        if (!routine) event = ov.hEvent;
+      } catch {
+        // Nothing of the caller's to report through; the routine still runs.
+      }
       if (routine) {
+        // dwFlags: what lpFlags would have held on immediate completion (MSG_PARTIAL for
+        // a truncated datagram); 0 for sends.
         const n = this.bytes;
-        queueApc(() => routine(status, n, ov, 0));
-      } else if (isLiveEvent(ov.hEvent)) {
-        signalEvent(ov.hEvent);
+        const flags = this.flags;
+        queueApc(() => routine(status, n, ov, flags));
+      } else if (isLiveEvent(event)) {
+        signalEvent(event);
       }
     }
     this.onDone?.(this);

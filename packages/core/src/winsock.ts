@@ -44,7 +44,16 @@ import {
 import { isU32 } from "./inet.js";
 import { setLastError } from "./last-error.js";
 import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
-import { type Endpoint, ipFamilyOf, isWildcard, readSockaddr, type SOCKADDR, sockaddrSize, writeSockaddr } from "./sockaddr.js";
+import {
+  type Endpoint,
+  ipFamilyOf,
+  isWildcard,
+  readSockaddr,
+  type SOCKADDR,
+  sockaddrSize,
+  wildcard,
+  writeSockaddr,
+} from "./sockaddr.js";
 import { openSocket, type SocketEntry, STARTED_COMPLETED, STARTED_PENDING } from "./socket.js";
 import { backendByName, currentBackend, isStarted, lookupSocket, registerSocket, unregisterSocket } from "./startup.js";
 
@@ -569,6 +578,13 @@ function prepareReceive(
     if (lpFromlen.value < sockaddrSize(entry.family)) return WSAEFAULT;
     from = lpFrom as Record<string, unknown>;
     fromlen = lpFromlen;
+    // lpFrom must take an address before anything is received: a frozen or hostile object
+    // fails here, as a bad pointer does in Winsock, not after a datagram was consumed.
+    try {
+      writeSockaddr(from, wildcard(entry.family));
+    } catch {
+      return WSAEFAULT;
+    }
   }
   return { entry, views, outs: { bytes: isRef(bytesRef) ? bytesRef : null, flags: lpFlags, from, fromlen } };
 }

@@ -387,7 +387,24 @@ class NativeSocket implements BackendSocket {
       return true;
     }
     const peek = (flags & MSG_PEEK) !== 0;
+    const peer = this.#peer;
     for (let i = 0; i < MAX_DROPPED_PER_RECEIVE; i++) {
+      if (peer) {
+        // A connected socket receives from its peer alone: learn the next datagram's
+        // source first (a one-byte peek), so another sender's bytes never reach the
+        // caller's buffers; drop it and look again.
+        const seen = b.recv(this.#h, this.#family, [scratch], true, received);
+        if (seen < 0) {
+          if (b.isRetryable(-seen)) return false;
+          completion.complete(toWsa(b, -seen), 0);
+          return true;
+        }
+        const source = endpointOf(this.#family, received);
+        if (peer.address !== source.address || peer.port !== source.port) {
+          b.recv(this.#h, this.#family, [scratch], false, received);
+          continue;
+        }
+      }
       const n = b.recv(this.#h, this.#family, views, peek, received);
       if (n < 0) {
         if (b.isRetryable(-n)) return false;
@@ -395,11 +412,6 @@ class NativeSocket implements BackendSocket {
         return true;
       }
       const from = endpointOf(this.#family, received);
-      const peer = this.#peer;
-      if (peer && (peer.address !== from.address || peer.port !== from.port)) {
-        if (peek) b.recv(this.#h, this.#family, [scratch], false, received);
-        continue;
-      }
       const truncated = received[19] === 1;
       completion.from = from;
       completion.flags = truncated ? MSG_PARTIAL : 0;

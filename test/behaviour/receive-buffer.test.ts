@@ -1,0 +1,198 @@
+/**
+ * The receive buffer: datagrams that arrive while no receive is posted are kept, in
+ * order, up to the socket's receive buffer (SO_RCVBUF, `receiveBufferSize`), and only
+ * beyond it dropped; the idiomatic `drops` counts the dropped ones. Nothing that fits is
+ * lost. The dgram backend keeps SO_RCVBUF bytes of payload; the kernel (native backend)
+ * accounts per buffer with its overhead, so fewer fit: the tests assert that every
+ * datagram sent was either kept or counted as dropped, not exact counts.
+ */
+import dgram from "node:dgram";
+import { describe, expect, it } from "vitest";
+import { BACKENDS } from "../backends.js";
+import {
+  addr4,
+  LOOPBACK4,
+  openIdiomatic,
+  pollUntil,
+  ref,
+  seq,
+  sleep,
+  sync,
+  T,
+  udp4,
+  useFacade,
+  waitAll,
+  ws,
+} from "../helpers.js";
+
+/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
+async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
+  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return {
+    port: socket.address().port,
+    send: (data: Uint8Array, port: number) =>
+      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
+  };
+}
+
+/** A facade socket with SO_RCVBUF set (when given), bound to 127.0.0.1 port 0; its handle and port. */
+function bound(rcvbuf?: number): { s: number; port: number } {
+  const s = udp4();
+  if (rcvbuf !== undefined) expect(ws.setsockopt(s, ws.SOL_SOCKET, ws.SO_RCVBUF, rcvbuf, 4)).toBe(0);
+  const local = addr4(0);
+  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
+  const name: Record<string, unknown> = {};
+  expect(ws.getsockname(s, name, ref(16))).toBe(0);
+  return { s, port: ws.ntohs(name.sin_port as number) };
+}
+
+const KEPT = 50;
+const BURST = 100;
+const SIZE = 100;
+const SMALL_BUFFER = 1024;
+
+/** Reads `n` datagrams with blocking receives; their sequence numbers. */
+async function readSequence(s: number, n: number): Promise<number[]> {
+  const got: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const buf = Buffer.alloc(64);
+    const bytes = ref();
+    expect(await ws.WSARecvFrom(s, [{ len: 64, buf }], 1, bytes, ref(0), null, null, null, null)).toBe(0);
+    expect(bytes.value).toBe(8);
+    got.push(buf.readUInt32BE(0));
+  }
+  return got;
+}
+
+/**
+ * Reads, with overlapped receives that complete during the call, every datagram queued
+ * now; the sequence numbers, and the last receive, which found nothing and waits.
+ */
+function drainQueued(s: number): { got: number[]; waiting: { ov: ws.WSAOVERLAPPED; buf: Buffer } } {
+  const got: number[] = [];
+  for (let i = 0; i <= BURST; i++) {
+    const buf = Buffer.alloc(SIZE);
+    const ov = new ws.WSAOVERLAPPED();
+    ov.hEvent = ws.WSACreateEvent();
+    const rc = sync(ws.WSARecvFrom(s, [{ len: SIZE, buf }], 1, ref(), ref(0), null, null, ov, null));
+    if (rc !== 0) {
+      expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
+      return { got, waiting: { ov, buf } };
+    }
+    got.push(buf.readUInt32BE(0));
+  }
+  throw new Error(`more than ${BURST} datagrams were queued`);
+}
+
+describe.each(BACKENDS)("receive buffer on $name", (backend) => {
+  describe("facade", () => {
+    useFacade(backend);
+
+    it.for([
+      { label: "SO_RCVBUF 64 KiB", rcvbuf: 65536 },
+      { label: "the default receive buffer", rcvbuf: undefined },
+    ])(
+      `$label: ${KEPT} datagrams sent with no receive posted are all kept, in order`,
+      T,
+      async ({ rcvbuf }, { onTestFinished }) => {
+        const peer = await openPeer(onTestFinished);
+        const { s, port } = bound(rcvbuf);
+        for (let i = 0; i < KEPT; i++) await peer.send(seq(i, 4), port);
+        await sleep(100);
+        expect(await readSequence(s, KEPT)).toEqual([...Array(KEPT).keys()]);
+        // And nothing else: the next receive waits.
+        const ov = new ws.WSAOVERLAPPED();
+        expect(sync(ws.WSARecvFrom(s, [{ len: 8, buf: Buffer.alloc(8) }], 1, null, ref(0), null, null, ov, null))).toBe(
+          ws.SOCKET_ERROR,
+        );
+        expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
+      },
+    );
+
+    it(
+      `SO_RCVBUF ${SMALL_BUFFER}: of ${BURST} datagrams of ${SIZE} bytes the first ones are kept, in order, the rest dropped`,
+      T,
+      async ({ onTestFinished }) => {
+        const peer = await openPeer(onTestFinished);
+        const { s, port } = bound(SMALL_BUFFER);
+        for (let i = 0; i < BURST; i++) await peer.send(seq(i, SIZE - 4), port);
+        // node:dgram reads the kernel's queue when the event loop polls: let it.
+        await sleep(200);
+        const { got: kept, waiting } = drainQueued(s);
+        expect(kept.length).toBeGreaterThan(0);
+        expect(kept.length).toBeLessThan(BURST);
+        // No receive was posted while they came: the first ones fit, the later ones did not.
+        expect(kept).toEqual([...Array(kept.length).keys()]);
+        // The dropped ones are gone: the receive left waiting gets the next datagram sent.
+        await peer.send(seq(BURST, 4), port);
+        await waitAll([waiting.ov.hEvent as ws.WSAEVENT]);
+        expect(waiting.ov.InternalHigh).toBe(8);
+        expect(waiting.buf.readUInt32BE(0)).toBe(BURST);
+      },
+    );
+  });
+
+  describe("idiomatic", () => {
+    it(`receiveBufferSize 64 KiB: ${KEPT} datagrams are all kept, in order; drops stays 0`, T, async ({ onTestFinished }) => {
+      const peer = await openPeer(onTestFinished);
+      const sock = openIdiomatic(backend, onTestFinished, { receiveBufferSize: 65536, bind: { address: LOOPBACK4, port: 0 } });
+      const port = sock.localAddress()?.port ?? 0;
+      expect(sock.drops).toBe(0);
+      for (let i = 0; i < KEPT; i++) await peer.send(seq(i, 4), port);
+      await sleep(100);
+      const got: number[] = [];
+      const buf = Buffer.alloc(64);
+      for (let i = 0; i < KEPT; i++) {
+        const r = await sock.receive(buf);
+        expect(r.bytesReceived).toBe(8);
+        expect(r.from.port).toBe(peer.port);
+        got.push(buf.readUInt32BE(0));
+      }
+      expect(got).toEqual([...Array(KEPT).keys()]);
+      expect(sock.drops).toBe(0);
+    });
+
+    it(
+      `receiveBufferSize ${SMALL_BUFFER}: every one of ${BURST} datagrams is kept or counted in drops`,
+      T,
+      async ({ onTestFinished }) => {
+        const peer = await openPeer(onTestFinished);
+        const sock = openIdiomatic(backend, onTestFinished, {
+          receiveBufferSize: SMALL_BUFFER,
+          bind: { address: LOOPBACK4, port: 0 },
+        });
+        const port = sock.localAddress()?.port ?? 0;
+        expect(sock.drops).toBe(0);
+        for (let i = 0; i < BURST; i++) await peer.send(seq(i, SIZE - 4), port);
+        const drops = (): number => {
+          const n = sock.drops;
+          expect(n).toBeTypeOf("number");
+          return n as number;
+        };
+        // The burst can still be on its way into the socket's buffer (node:dgram reads the
+        // kernel's queue when the event loop polls): wait for the first drop, bounded.
+        await pollUntil(() => drops() > 0, 3000);
+        // Read what was kept until kept + dropped accounts for every datagram sent (bounded:
+        // each read gives up after 200 ms without a datagram, and 5 s in all).
+        const kept: number[] = [];
+        const buf = Buffer.alloc(SIZE);
+        const deadline = Date.now() + 5000;
+        for (let i = 0; i <= BURST && kept.length + drops() < BURST && Date.now() < deadline; i++) {
+          const r = await sock.receive(buf, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+          if (r instanceof ws.WSAError) expect(r.code).toBe("WSA_OPERATION_ABORTED");
+          else kept.push(buf.readUInt32BE(0));
+        }
+        expect(kept.length + drops()).toBe(BURST);
+        expect(drops()).toBeGreaterThan(0);
+        expect(kept.length).toBeGreaterThan(0);
+        expect(kept).toEqual([...kept].sort((a, b) => a - b));
+        // Nothing else was kept, and the counter does not move any more.
+        const extra = await sock.receive(buf, { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
+        expect((extra as ws.WSAError).code).toBe("WSA_OPERATION_ABORTED");
+        expect(kept.length + drops()).toBe(BURST);
+      },
+    );
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * WSAECONNRESET: "for a UDP datagram socket, this error indicates a previous send
+ * operation resulted in an ICMP Port Unreachable message". A datagram sent to a loopback
+ * port where nothing listens makes the next receive complete with WSAECONNRESET (facade)
+ * or reject with it (idiomatic), once; a later receive works normally. Where the backend
+ * cannot see ICMP errors (deviation `icmpErrorOnReceive` false: node:dgram on an
+ * unconnected socket), the receive stays pending and closing the socket aborts it.
+ */
+import dgram from "node:dgram";
+import { describe, expect, it } from "vitest";
+import { BACKENDS } from "../backends.js";
+import { addr4, LOOPBACK4, openIdiomatic, ref, sleep, sync, T, udp4, useFacade, waitAll, ws } from "../helpers.js";
+
+/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
+async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
+  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return {
+    port: socket.address().port,
+    send: (data: string, port: number) =>
+      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
+  };
+}
+
+/** A loopback port where nothing listens: bound by a node:dgram socket, noted, closed. */
+async function deadPort(): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** A facade socket bound to 127.0.0.1 port 0; its handle and port. */
+function bound(): { s: number; port: number } {
+  const s = udp4();
+  const local = addr4(0);
+  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
+  const name: Record<string, unknown> = {};
+  expect(ws.getsockname(s, name, ref(16))).toBe(0);
+  return { s, port: ws.ntohs(name.sin_port as number) };
+}
+
+/** Settles with `p`'s value, or with "pending" after `ms`. */
+async function within<R>(p: Promise<R>, ms: number): Promise<R | "pending"> {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([
+    p,
+    new Promise<"pending">((resolve) => {
+      timer = setTimeout(() => resolve("pending"), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return r;
+}
+
+/** Sends one datagram from `s` to a dead loopback port with a blocking WSASendTo (which succeeds). */
+async function sendToNowhere(s: number): Promise<void> {
+  const to = addr4(await deadPort());
+  const sent = ref();
+  expect(await ws.WSASendTo(s, [{ len: 5, buf: Buffer.from("hello") }], 1, sent, 0, to, ws.sizeof(to), null, null)).toBe(0);
+  expect(sent.value).toBe(5);
+}
+
+describe.each(BACKENDS)("ICMP port unreachable on $name", (backend) => {
+  const reported = backend.deviations.icmpErrorOnReceive;
+
+  describe("facade", () => {
+    useFacade(backend);
+
+    /** A later receive gets the next datagram normally. */
+    async function expectWorksAfter(s: number, port: number, onFinished: (fn: () => Promise<void>) => void): Promise<void> {
+      const peer = await openPeer(onFinished);
+      const buf = Buffer.alloc(16);
+      const got = ref();
+      const from: Record<string, unknown> = {};
+      const next = ws.WSARecvFrom(s, [{ len: 16, buf }], 1, got, ref(0), from, ref(16), null, null);
+      await peer.send("still here", port);
+      expect(await within(next as Promise<number>, 3000)).toBe(0);
+      expect(buf.subarray(0, got.value).toString()).toBe("still here");
+      expect(ws.ntohs(from.sin_port as number)).toBe(peer.port);
+    }
+
+    it(
+      `blocking WSARecvFrom after a send to a dead port: ${reported ? "WSAECONNRESET once, then normal" : "stays pending until closesocket aborts it"}`,
+      T,
+      async ({ onTestFinished }) => {
+        const { s, port } = bound();
+        await sendToNowhere(s);
+        const buf = Buffer.alloc(16);
+        const got = ref(99);
+        const receive = ws.WSARecvFrom(s, [{ len: 16, buf }], 1, got, ref(0), {}, ref(16), null, null) as Promise<number>;
+        if (reported) {
+          expect(await within(receive, 3000)).toBe(ws.SOCKET_ERROR);
+          expect(ws.wsaErrorName(ws.WSAGetLastError())).toBe("WSAECONNRESET");
+          expect(buf.every((b) => b === 0)).toBe(true);
+          await expectWorksAfter(s, port, onTestFinished);
+        } else {
+          expect(await within(receive, 200)).toBe("pending");
+          expect(ws.closesocket(s)).toBe(0);
+          expect(await within(receive, 3000)).toBe(ws.SOCKET_ERROR);
+          expect(ws.wsaErrorName(ws.WSAGetLastError())).toBe("WSA_OPERATION_ABORTED");
+        }
+      },
+    );
+
+    it(
+      `an overlapped receive posted before the ICMP error: ${reported ? "completes with WSAECONNRESET" : "stays pending, then WSA_OPERATION_ABORTED"}`,
+      T,
+      async ({ onTestFinished }) => {
+        const { s, port } = bound();
+        const ov = new ws.WSAOVERLAPPED();
+        ov.hEvent = ws.WSACreateEvent();
+        const rc = sync(ws.WSARecvFrom(s, [{ len: 16, buf: Buffer.alloc(16) }], 1, null, ref(0), {}, ref(16), ov, null));
+        expect(rc).toBe(ws.SOCKET_ERROR);
+        expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
+        await sendToNowhere(s);
+        if (reported) {
+          await waitAll([ov.hEvent]);
+          expect([ov.Internal, ov.InternalHigh]).toEqual([ws.WSAECONNRESET, 0]);
+          expect(ws.WSAGetOverlappedResult(s, ov, ref(), false, ref())).toBe(false);
+          expect(ws.wsaErrorName(ws.WSAGetLastError())).toBe("WSAECONNRESET");
+          await expectWorksAfter(s, port, onTestFinished);
+        } else {
+          expect(await ws.WSAWaitForMultipleEvents(1, [ov.hEvent], true, 200, false)).toBe(ws.WSA_WAIT_TIMEOUT);
+          expect(ws.HasOverlappedIoCompleted(ov)).toBe(false);
+          expect(ws.closesocket(s)).toBe(0);
+          await waitAll([ov.hEvent]);
+          expect(ov.Internal).toBe(ws.WSA_OPERATION_ABORTED);
+        }
+      },
+    );
+
+    it(
+      `an overlapped receive posted after the ICMP error arrived: ${reported ? "WSAECONNRESET, at once or later" : "pending"}`,
+      T,
+      async ({ onTestFinished }) => {
+        const { s, port } = bound();
+        await sendToNowhere(s);
+        // Loopback delivers the ICMP error at once; give it a moment under load.
+        await sleep(50);
+        const ov = new ws.WSAOVERLAPPED();
+        ov.hEvent = ws.WSACreateEvent();
+        const rc = sync(ws.WSARecvFrom(s, [{ len: 16, buf: Buffer.alloc(16) }], 1, ref(), ref(0), {}, ref(16), ov, null));
+        expect(rc).toBe(ws.SOCKET_ERROR);
+        const code = ws.WSAGetLastError();
+        if (reported) {
+          // Completed during the call (the error was there), or pending and completed later.
+          if (code === ws.WSA_IO_PENDING) await waitAll([ov.hEvent]);
+          else expect(ws.wsaErrorName(code)).toBe("WSAECONNRESET");
+          expect(ov.Internal).toBe(ws.WSAECONNRESET);
+          await expectWorksAfter(s, port, onTestFinished);
+        } else {
+          expect(code).toBe(ws.WSA_IO_PENDING);
+          expect(await ws.WSAWaitForMultipleEvents(1, [ov.hEvent], true, 200, false)).toBe(ws.WSA_WAIT_TIMEOUT);
+          expect(ws.closesocket(s)).toBe(0);
+          await waitAll([ov.hEvent]);
+          expect(ov.Internal).toBe(ws.WSA_OPERATION_ABORTED);
+        }
+      },
+    );
+  });
+
+  describe("idiomatic", () => {
+    it(
+      `receive after a sendTo to a dead port: ${reported ? "rejects with WSAECONNRESET once, then normal" : "stays pending until close() aborts it"}`,
+      T,
+      async ({ onTestFinished }) => {
+        const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
+        const port = sock.localAddress()?.port ?? 0;
+        expect((await sock.sendTo(Buffer.from("hello"), { address: LOOPBACK4, port: await deadPort() })).bytesSent).toBe(5);
+        const outcome = sock.receive(Buffer.alloc(16)).catch((e: unknown) => e);
+        if (reported) {
+          const e = await within(outcome, 3000);
+          expect(e).toBeInstanceOf(ws.WSAError);
+          expect((e as ws.WSAError).code).toBe("WSAECONNRESET");
+          expect((e as ws.WSAError).errno).toBe(10054);
+          expect((e as ws.WSAError).syscall).toBe("receive");
+          const peer = await openPeer(onTestFinished);
+          const buf = Buffer.alloc(16);
+          const next = sock.receive(buf);
+          await peer.send("still here", port);
+          const r = await within(next, 3000);
+          expect(r).toEqual({
+            bytesReceived: 10,
+            from: { address: LOOPBACK4, port: peer.port, family: "IPv4" },
+            truncated: false,
+          });
+        } else {
+          expect(await within(outcome, 200)).toBe("pending");
+          sock.close();
+          const e = await within(outcome, 3000);
+          expect((e as ws.WSAError).code).toBe("WSA_OPERATION_ABORTED");
+        }
+      },
+    );
+
+    it(
+      `for await over datagrams after a send to a dead port: ${reported ? "throws WSAECONNRESET" : "waits until close() ends it"}`,
+      T,
+      async ({ onTestFinished }) => {
+        const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
+        await sock.sendTo(Buffer.from("hello"), { address: LOOPBACK4, port: await deadPort() });
+        const loop = (async () => {
+          for await (const d of sock) return `yielded ${d.data}`;
+          return "ended";
+        })().catch((e: unknown) => e);
+        if (reported) {
+          const e = await within(loop, 3000);
+          expect((e as ws.WSAError).code).toBe("WSAECONNRESET");
+        } else {
+          expect(await within(loop, 200)).toBe("pending");
+          sock.close();
+          expect(await within(loop, 3000)).toBe("ended");
+        }
+      },
+    );
+  });
+});
