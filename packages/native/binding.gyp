@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "wsasendto_native",
-      "sources": ["src/addon/addon.c"],
+      "sources": ["src/addon/addon.c", "src/addon/common.c"],
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "conditions": [
         ["OS=='win'", { "sources": ["src/addon/win.c"], "libraries": ["-lws2_32"] }],

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-compiles the addon (addon.c + win.c) for Windows x64 with MinGW-w64, against the
+# Cross-compiles the addon (addon.c + common.c + win.c) for Windows x64 with MinGW-w64, against the
 # Node-API headers and import library that setup.sh fetched, into
 #   packages/native/prebuilds/win32-x64/node.napi.node
 # which node-gyp-build loads on win32-x64 for any Node-API runtime (note: it prefers
@@ -16,7 +16,7 @@ started=$EPOCHREALTIME
   -D_WIN32_WINNT=0x0A00 -DWIN32_LEAN_AND_MEAN -DNAPI_VERSION=8 \
   '-DNAPI_EXTERN=__declspec(dllimport)' -DNODE_GYP_MODULE_NAME=wsasendto_native \
   -I"$NODE_API_DIR/include" \
-  "$src/addon.c" "$src/win.c" \
+  "$src/addon.c" "$src/common.c" "$src/win.c" \
   -o "$PREBUILD.tmp" \
   -L"$(dirname "$NODE_API_LIB")" -lnode_api -lws2_32 -static-libgcc -s
 mv "$PREBUILD.tmp" "$PREBUILD"

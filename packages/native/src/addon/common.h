@@ -52,6 +52,17 @@ typedef struct {
 /* A socket handle as JavaScript holds it: an fd on POSIX, a SOCKET on Windows. */
 typedef int64_t ws_handle;
 
+#ifndef _WIN32
+#include <sys/socket.h>
+#endif
+
+/* common.c: the system's sockaddr of an endpoint (returns its length); the endpoint of a
+   sockaddr of `len` bytes (0, or -1 for another family); the level and name of an option
+   (0, or -1 for an unknown option). */
+int ws_sockaddr_of(const ws_endpoint* ep, struct sockaddr_storage* ss);
+int ws_endpoint_of(const struct sockaddr_storage* ss, size_t len, int family, ws_endpoint* out);
+int ws_option_of(int family, int option, int* level, int* name);
+
 int ws_platform_init(void);
 int ws_open(int family, ws_handle* out);
 int ws_bind(ws_handle h, const ws_endpoint* local);

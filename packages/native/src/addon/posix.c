@@ -16,21 +16,6 @@
 
 int ws_platform_init(void) { return 0; }
 
-static socklen_t to_sockaddr(const ws_endpoint* ep, struct sockaddr_storage* ss) {
-  memset(ss, 0, sizeof(*ss));
-  if (ep->family == 4) {
-    struct sockaddr_in* sin = (struct sockaddr_in*)ss;
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(ep->port);
-    memcpy(&sin->sin_addr, ep->addr, 4);
-    return sizeof(*sin);
-  }
-  struct sockaddr_in6* sin6 = (struct sockaddr_in6*)ss;
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(ep->port);
-  memcpy(&sin6->sin6_addr, ep->addr, 16);
-  return sizeof(*sin6);
-}
 
 int ws_open(int family, ws_handle* out) {
   int domain = family == 4 ? AF_INET : AF_INET6;
@@ -74,7 +59,7 @@ int ws_open(int family, ws_handle* out) {
 
 int ws_bind(ws_handle h, const ws_endpoint* local) {
   struct sockaddr_storage ss;
-  socklen_t len = to_sockaddr(local, &ss);
+  socklen_t len = (socklen_t)ws_sockaddr_of(local, &ss);
   return bind((int)h, (struct sockaddr*)&ss, len) < 0 ? errno : 0;
 }
 
@@ -82,46 +67,19 @@ int ws_local_address(ws_handle h, int family, ws_endpoint* out) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
   if (getsockname((int)h, (struct sockaddr*)&ss, &len) < 0) return errno;
-  memset(out, 0, sizeof(*out));
-  out->family = family;
-  if (ss.ss_family == AF_INET) {
-    const struct sockaddr_in* sin = (const struct sockaddr_in*)&ss;
-    memcpy(out->addr, &sin->sin_addr, 4);
-    out->port = ntohs(sin->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)&ss;
-    memcpy(out->addr, &sin6->sin6_addr, 16);
-    out->port = ntohs(sin6->sin6_port);
-  } else {
-    return EAFNOSUPPORT;
-  }
-  return 0;
+  return ws_endpoint_of(&ss, len, family, out) == 0 ? 0 : EAFNOSUPPORT;
 }
 
-static int option_name(int family, int option, int* level, int* name) {
-  switch (option) {
-    case WS_OPT_BROADCAST: *level = SOL_SOCKET; *name = SO_BROADCAST; return 0;
-    case WS_OPT_SNDBUF: *level = SOL_SOCKET; *name = SO_SNDBUF; return 0;
-    case WS_OPT_RCVBUF: *level = SOL_SOCKET; *name = SO_RCVBUF; return 0;
-    case WS_OPT_TTL:
-      if (family == 4) { *level = IPPROTO_IP; *name = IP_TTL; }
-      else { *level = IPPROTO_IPV6; *name = IPV6_UNICAST_HOPS; }
-      return 0;
-    default: return ENOPROTOOPT;
-  }
-}
 
 int ws_set_option(ws_handle h, int family, int option, int value) {
   int level, name;
-  int err = option_name(family, option, &level, &name);
-  if (err) return err;
+  if (ws_option_of(family, option, &level, &name) != 0) return ENOPROTOOPT;
   return setsockopt((int)h, level, name, &value, sizeof(value)) < 0 ? errno : 0;
 }
 
 int ws_get_option(ws_handle h, int family, int option, int* value) {
   int level, name;
-  int err = option_name(family, option, &level, &name);
-  if (err) return err;
+  if (ws_option_of(family, option, &level, &name) != 0) return ENOPROTOOPT;
   socklen_t len = sizeof(*value);
   return getsockopt((int)h, level, name, value, &len) < 0 ? errno : 0;
 }
@@ -142,7 +100,7 @@ int ws_send(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, in
   struct msghdr msg;
   memset(&msg, 0, sizeof(msg));
   msg.msg_name = &ss;
-  msg.msg_namelen = to_sockaddr(to, &ss);
+  msg.msg_namelen = (socklen_t)ws_sockaddr_of(to, &ss);
   msg.msg_iov = bufs;
   msg.msg_iovlen = count;
   ssize_t n;
@@ -167,7 +125,7 @@ int ws_send_batch(ws_handle h, ws_datagram* d, uint32_t n, int flags, uint32_t* 
   }
   for (uint32_t i = 0; i < n; i++) {
     msgs[i].msg_hdr.msg_name = &names[i];
-    msgs[i].msg_hdr.msg_namelen = to_sockaddr(&d[i].to, &names[i]);
+    msgs[i].msg_hdr.msg_namelen = (socklen_t)ws_sockaddr_of(&d[i].to, &names[i]);
     msgs[i].msg_hdr.msg_iov = d[i].bufs;
     msgs[i].msg_hdr.msg_iovlen = d[i].count;
   }
@@ -216,7 +174,7 @@ int ws_send_segments(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoin
   memset(&msg, 0, sizeof(msg));
   memset(&control, 0, sizeof(control));
   msg.msg_name = &ss;
-  msg.msg_namelen = to_sockaddr(to, &ss);
+  msg.msg_namelen = (socklen_t)ws_sockaddr_of(to, &ss);
   msg.msg_iov = bufs;
   msg.msg_iovlen = count;
   msg.msg_control = control.buf;
@@ -254,19 +212,6 @@ int ws_gso_supported(void) {
 #endif
 }
 
-static void from_sockaddr(const struct sockaddr_storage* ss, int family, ws_endpoint* out) {
-  memset(out, 0, sizeof(*out));
-  out->family = family;
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in* sin = (const struct sockaddr_in*)ss;
-    memcpy(out->addr, &sin->sin_addr, 4);
-    out->port = ntohs(sin->sin_port);
-  } else if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)ss;
-    memcpy(out->addr, &sin6->sin6_addr, 16);
-    out->port = ntohs(sin6->sin6_port);
-  }
-}
 
 /* Empties the socket's error queue (IP_RECVERR), so that its errors are reported once. */
 static void drain_error_queue(int fd) {
@@ -316,7 +261,7 @@ int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_
   out->truncated = (msg.msg_flags & MSG_TRUNC) != 0 || (size_t)n > capacity;
   out->length = (size_t)n;
   out->filled = (size_t)n < capacity ? (size_t)n : capacity;
-  from_sockaddr(&ss, family, &out->from);
+  ws_endpoint_of(&ss, msg.msg_namelen, family, &out->from);
   return 0;
 }
 

@@ -308,21 +308,6 @@ void ws_platform_release(void) {
 
 /* --- Sockets --------------------------------------------------------------------- */
 
-static int to_sockaddr(const ws_endpoint* ep, struct sockaddr_storage* ss) {
-  memset(ss, 0, sizeof(*ss));
-  if (ep->family == 4) {
-    struct sockaddr_in* sin = (struct sockaddr_in*)ss;
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(ep->port);
-    memcpy(&sin->sin_addr, ep->addr, 4);
-    return (int)sizeof(*sin);
-  }
-  struct sockaddr_in6* sin6 = (struct sockaddr_in6*)ss;
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(ep->port);
-  memcpy(&sin6->sin6_addr, ep->addr, 16);
-  return (int)sizeof(*sin6);
-}
 
 /* True when the socket's provider hands out real NT handles (no layered provider). */
 static int is_ifs(SOCKET s) {
@@ -360,7 +345,7 @@ int ws_open(int family, ws_handle* out) {
 
 int ws_bind(ws_handle h, const ws_endpoint* local) {
   struct sockaddr_storage ss;
-  int len = to_sockaddr(local, &ss);
+  int len = ws_sockaddr_of(local, &ss);
   return bind((SOCKET)h, (struct sockaddr*)&ss, len) != 0 ? WSAGetLastError() : 0;
 }
 
@@ -368,46 +353,19 @@ int ws_local_address(ws_handle h, int family, ws_endpoint* out) {
   struct sockaddr_storage ss;
   int len = (int)sizeof(ss);
   if (getsockname((SOCKET)h, (struct sockaddr*)&ss, &len) != 0) return WSAGetLastError();
-  memset(out, 0, sizeof(*out));
-  out->family = family;
-  if (ss.ss_family == AF_INET) {
-    const struct sockaddr_in* sin = (const struct sockaddr_in*)&ss;
-    memcpy(out->addr, &sin->sin_addr, 4);
-    out->port = ntohs(sin->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)&ss;
-    memcpy(out->addr, &sin6->sin6_addr, 16);
-    out->port = ntohs(sin6->sin6_port);
-  } else {
-    return WSAEAFNOSUPPORT;
-  }
-  return 0;
+  return ws_endpoint_of(&ss, (size_t)len, family, out) == 0 ? 0 : WSAEAFNOSUPPORT;
 }
 
-static int option_name(int family, int option, int* level, int* name) {
-  switch (option) {
-    case WS_OPT_BROADCAST: *level = SOL_SOCKET; *name = SO_BROADCAST; return 0;
-    case WS_OPT_SNDBUF: *level = SOL_SOCKET; *name = SO_SNDBUF; return 0;
-    case WS_OPT_RCVBUF: *level = SOL_SOCKET; *name = SO_RCVBUF; return 0;
-    case WS_OPT_TTL:
-      if (family == 4) { *level = IPPROTO_IP; *name = IP_TTL; }
-      else { *level = IPPROTO_IPV6; *name = IPV6_UNICAST_HOPS; }
-      return 0;
-    default: return WSAENOPROTOOPT;
-  }
-}
 
 int ws_set_option(ws_handle h, int family, int option, int value) {
   int level, name;
-  int err = option_name(family, option, &level, &name);
-  if (err) return err;
+  if (ws_option_of(family, option, &level, &name) != 0) return WSAENOPROTOOPT;
   return setsockopt((SOCKET)h, level, name, (const char*)&value, (int)sizeof(value)) != 0 ? WSAGetLastError() : 0;
 }
 
 int ws_get_option(ws_handle h, int family, int option, int* value) {
   int level, name;
-  int err = option_name(family, option, &level, &name);
-  if (err) return err;
+  if (ws_option_of(family, option, &level, &name) != 0) return WSAENOPROTOOPT;
   int len = (int)sizeof(*value);
   *value = 0;
   return getsockopt((SOCKET)h, level, name, (char*)value, &len) != 0 ? WSAGetLastError() : 0;
@@ -440,7 +398,7 @@ int ws_send_overlapped(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpo
   /* Only the addon's sockets: another handle has no packets coming to this port. */
   if (!sockets_find(s, &skip)) return WSAENOTSOCK;
   op_start(op, s, 0);
-  int tolen = to_sockaddr(to, &op->to);
+  int tolen = ws_sockaddr_of(to, &op->to);
   DWORD n = 0;
   if (WSASendTo(s, bufs, (DWORD)count, &n, (DWORD)flags, (const struct sockaddr*)&op->to, tolen, &op->ov, NULL) == 0) {
     if (skip) {
@@ -460,18 +418,7 @@ void ws_recv_result_of(const ws_op* op, int family, ws_recv_result* out) {
   out->status = op->status;
   out->bytes = op->bytes;
   out->flags = op->flags;
-  out->from.family = family;
-  if (op->from.ss_family == AF_INET && op->fromlen >= (INT)sizeof(struct sockaddr_in)) {
-    const struct sockaddr_in* sin = (const struct sockaddr_in*)&op->from;
-    out->from.family = 4;
-    memcpy(out->from.addr, &sin->sin_addr, 4);
-    out->from.port = ntohs(sin->sin_port);
-  } else if (op->from.ss_family == AF_INET6 && op->fromlen >= (INT)sizeof(struct sockaddr_in6)) {
-    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)&op->from;
-    out->from.family = 6;
-    memcpy(out->from.addr, &sin6->sin6_addr, 16);
-    out->from.port = ntohs(sin6->sin6_port);
-  }
+  ws_endpoint_of(&op->from, op->fromlen > 0 ? (size_t)op->fromlen : 0, family, &out->from);
 }
 
 int ws_recv_overlapped(ws_handle h, int family, ws_buf* bufs, uint32_t count, int flags, ws_op* op, ws_recv_result* now) {
