@@ -20,15 +20,16 @@ let explained = false;
 
 /**
  * The backend for a requested name, or a sentence saying why it cannot be had. `auto`
- * prefers native and falls back to dgram, saying why once (with `NODE_DEBUG=wsasendto`).
+ * prefers native and falls back to dgram, saying why once (a process warning,
+ * `WSASENDTO_NO_NATIVE`).
  */
 export function selectBackend(requested: string): Backend | string {
   if (requested === "auto") {
     const native = registry.native();
     if (typeof native !== "string") return native;
-    if (!explained && /\bwsasendto\b/.test(process.env.NODE_DEBUG ?? "")) {
+    if (!explained) {
       explained = true;
-      process.emitWarning(`wsasendto: using the dgram backend: ${native}`);
+      process.emitWarning(`using the dgram backend: ${native}`, { code: "WSASENDTO_NO_NATIVE" });
     }
     return registry.dgram();
   }
