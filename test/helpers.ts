@@ -298,3 +298,39 @@ export function expectWSAError(e: unknown, code: ws.WSAErrorName, syscall?: stri
   expect(err.errno).toBe(ws.WSA_ERRORS[code]);
   if (syscall !== undefined) expect(err.syscall).toBe(syscall);
 }
+
+/** A node:dgram socket on loopback port 0 that sends datagrams to the library. */
+export interface Peer {
+  readonly port: number;
+  send(data: Uint8Array | string, port: number): Promise<void>;
+}
+
+/** Opens a {@link Peer} (closed when the test finishes). */
+export async function openPeer(onFinished: (fn: () => Promise<void>) => void, type: "udp4" | "udp6" = "udp4"): Promise<Peer> {
+  const socket = dgram.createSocket(type);
+  const address = type === "udp4" ? LOOPBACK4 : LOOPBACK6;
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(0, address, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  });
+  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return {
+    port: socket.address().port,
+    send: (data, port) =>
+      new Promise<void>((resolve, reject) => socket.send(data, port, address, (e) => (e ? reject(e) : resolve()))),
+  };
+}
+
+/** A facade socket bound to loopback port 0 (with SO_RCVBUF set first, when given); its handle and port. */
+export function bound(family: 4 | 6 = 4, rcvbuf?: number): { s: number; port: number } {
+  const s = family === 4 ? udp4() : udp6();
+  if (rcvbuf !== undefined) expect(ws.setsockopt(s, ws.SOL_SOCKET, ws.SO_RCVBUF, rcvbuf, 4)).toBe(0);
+  const local = family === 4 ? addr4(0) : addr6(0);
+  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
+  const name: Record<string, unknown> = {};
+  expect(ws.getsockname(s, name, ref(28))).toBe(0);
+  return { s, port: ws.ntohs((family === 4 ? name.sin_port : name.sin6_port) as number) };
+}

@@ -1,26 +1,6 @@
-/**
- * AbortSignal on idiomatic receives: aborting cancels a receive that waits, which
- * rejects with WSA_OPERATION_ABORTED (its cause the signal's reason) and takes no
- * datagram: the next datagram goes to the next receive. An already-aborted signal
- * rejects at once and takes nothing; an abort after the receive completed changes
- * nothing. (The facade has no AbortSignal: closesocket aborts.)
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { expectWSAError, LOOPBACK4, openIdiomatic, sleep, T, type ws } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
+import { expectWSAError, LOOPBACK4, openIdiomatic, openPeer, sleep, T, type ws } from "../helpers.js";
 
 describe.each(BACKENDS)("AbortSignal on receives on $name", (backend) => {
   it(

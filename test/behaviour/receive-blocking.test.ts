@@ -6,24 +6,11 @@
  * an idle socket does not.
  */
 import { spawn } from "node:child_process";
-import dgram from "node:dgram";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { addr4, LOOPBACK4, ref, sleep, T, udp4, useFacade, ws } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
+import { addr4, openPeer, ref, sleep, T, udp4, useFacade, ws } from "../helpers.js";
 
 /** Binds `s` to 127.0.0.1 port 0; its port. */
 function bindLoopback(s: number): number {

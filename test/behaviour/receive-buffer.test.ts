@@ -1,52 +1,20 @@
-/**
- * The receive buffer: datagrams that arrive while no receive is posted are kept, in
- * order, up to the socket's receive buffer (SO_RCVBUF, `receiveBufferSize`), and only
- * beyond it dropped; the idiomatic `drops` counts the dropped ones. Nothing that fits is
- * lost. The dgram backend keeps SO_RCVBUF bytes of payload; the kernel (native backend)
- * accounts per buffer with its overhead, so fewer fit: the tests assert that every
- * datagram sent was either kept or counted as dropped, not exact counts.
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
 import {
-  addr4,
+  bound,
   LOOPBACK4,
   openIdiomatic,
+  openPeer,
   pollUntil,
   ref,
   seq,
   sleep,
   sync,
   T,
-  udp4,
   useFacade,
   waitAll,
   ws,
 } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: Uint8Array, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
-
-/** A facade socket with SO_RCVBUF set (when given), bound to 127.0.0.1 port 0; its handle and port. */
-function bound(rcvbuf?: number): { s: number; port: number } {
-  const s = udp4();
-  if (rcvbuf !== undefined) expect(ws.setsockopt(s, ws.SOL_SOCKET, ws.SO_RCVBUF, rcvbuf, 4)).toBe(0);
-  const local = addr4(0);
-  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
-  const name: Record<string, unknown> = {};
-  expect(ws.getsockname(s, name, ref(16))).toBe(0);
-  return { s, port: ws.ntohs(name.sin_port as number) };
-}
 
 const KEPT = 50;
 const BURST = 100;
@@ -98,7 +66,7 @@ describe.each(BACKENDS)("receive buffer on $name", (backend) => {
       T,
       async ({ rcvbuf }, { onTestFinished }) => {
         const peer = await openPeer(onTestFinished);
-        const { s, port } = bound(rcvbuf);
+        const { s, port } = bound(4, rcvbuf);
         for (let i = 0; i < KEPT; i++) await peer.send(seq(i, 4), port);
         await sleep(100);
         expect(await readSequence(s, KEPT)).toEqual([...Array(KEPT).keys()]);
@@ -116,7 +84,7 @@ describe.each(BACKENDS)("receive buffer on $name", (backend) => {
       T,
       async ({ onTestFinished }) => {
         const peer = await openPeer(onTestFinished);
-        const { s, port } = bound(SMALL_BUFFER);
+        const { s, port } = bound(4, SMALL_BUFFER);
         for (let i = 0; i < BURST; i++) await peer.send(seq(i, SIZE - 4), port);
         // node:dgram reads the kernel's queue when the event loop polls: let it.
         await sleep(200);

@@ -6,47 +6,24 @@
  * the async iterator ends. A datagram arriving after the close reaches no buffer.
  */
 import { spawnSync } from "node:child_process";
-import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
 import {
-  addr4,
   alertUntil,
+  bound,
   expectFails,
   LOOPBACK4,
   openIdiomatic,
+  openPeer,
   ref,
   sleep,
   sync,
   T,
-  udp4,
   useFacade,
   waitAll,
   ws,
 } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
-
-/** A facade socket bound to 127.0.0.1 port 0; its handle and port. */
-function bound(): { s: number; port: number } {
-  const s = udp4();
-  const local = addr4(0);
-  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
-  const name: Record<string, unknown> = {};
-  expect(ws.getsockname(s, name, ref(16))).toBe(0);
-  return { s, port: ws.ntohs(name.sin_port as number) };
-}
 
 const ROUTINES = 5;
 const EVENTS = 5;

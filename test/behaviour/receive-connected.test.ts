@@ -1,29 +1,20 @@
-/**
- * Receiving on a connected datagram socket: after connect(), only datagrams from the
- * peer are received; datagrams from other senders never complete a receive (nor wait in
- * the socket's buffer to complete a later one). WSARecv (no source) works on it.
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { addr4, LOOPBACK4, openIdiomatic, ref, sleep, sync, T, udp4, useFacade, waitAll, ws } from "../helpers.js";
-
-interface Peer {
-  readonly port: number;
-  send(data: string, port: number): Promise<void>;
-}
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void): Promise<Peer> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data, port) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
+import {
+  addr4,
+  LOOPBACK4,
+  openIdiomatic,
+  openPeer,
+  type Peer,
+  ref,
+  sleep,
+  sync,
+  T,
+  udp4,
+  useFacade,
+  waitAll,
+  ws,
+} from "../helpers.js";
 
 /** A facade socket bound to 127.0.0.1 port 0 and connected to `peer`; its handle and port. */
 function connectedTo(peer: Peer): { s: number; port: number } {

@@ -1,32 +1,11 @@
-/**
- * Errors a receive reports before anything starts: an unbound socket (WSAEINVAL), a
- * socket shut down for receiving (WSAESHUTDOWN), MSG_OOB (WSAEOPNOTSUPP), bad lpFlags,
- * lpFromlen, WSABUFs or counters (WSAEFAULT), a closed handle (WSAENOTSOCK), an
- * overlapped receive on a socket without WSA_FLAG_OVERLAPPED (WSAEINVAL). Overlapped
- * calls return SOCKET_ERROR at once, blocking ones a Promise of it; no completion is
- * indicated (no routine, no event, the WSAOVERLAPPED untouched) and no datagram is taken.
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { addr4, expectFails, expectWSAError, LOOPBACK4, openIdiomatic, ref, T, udp4, useFacade, ws } from "../helpers.js";
+import { addr4, expectFails, expectWSAError, openIdiomatic, openPeer, ref, T, udp4, useFacade, ws } from "../helpers.js";
 
 type Loose = (...args: unknown[]) => number | Promise<number>;
 const WSARecvFrom = ws.WSARecvFrom as unknown as Loose;
 const WSARecv = ws.WSARecv as unknown as Loose;
 const recvfrom = ws.recvfrom as unknown as Loose;
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
 
 /** Binds `s` to 127.0.0.1 port 0; its port. */
 function bindLoopback(s: number): number {

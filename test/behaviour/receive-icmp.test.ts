@@ -9,19 +9,7 @@
 import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { addr4, LOOPBACK4, openIdiomatic, ref, sleep, sync, T, udp4, useFacade, waitAll, ws } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
+import { addr4, bound, LOOPBACK4, openIdiomatic, openPeer, ref, sleep, sync, T, useFacade, waitAll, ws } from "../helpers.js";
 
 /** A loopback port where nothing listens: bound by a node:dgram socket, noted, closed. */
 async function deadPort(): Promise<number> {
@@ -30,16 +18,6 @@ async function deadPort(): Promise<number> {
   const port = socket.address().port;
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
-}
-
-/** A facade socket bound to 127.0.0.1 port 0; its handle and port. */
-function bound(): { s: number; port: number } {
-  const s = udp4();
-  const local = addr4(0);
-  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
-  const name: Record<string, unknown> = {};
-  expect(ws.getsockname(s, name, ref(16))).toBe(0);
-  return { s, port: ws.ntohs(name.sin_port as number) };
 }
 
 /** Settles with `p`'s value, or with "pending" after `ms`. */

@@ -1,26 +1,18 @@
-/**
- * The idiomatic async iterator: `for await (const d of socket)` and `datagrams({ signal,
- * maxSize })` yield each datagram as its own Buffer with its source address, in order,
- * and end when the socket closes. An aborted signal ends it with WSA_OPERATION_ABORTED;
- * leaving the loop (break) leaves no receive behind.
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { expectWSAError, hasV6, LOOPBACK4, LOOPBACK6, NO_V6_REASON, openIdiomatic, seq, sleep, T, type ws } from "../helpers.js";
-
-/** A node:dgram socket on loopback port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void, type: "udp4" | "udp6" = "udp4") {
-  const socket = dgram.createSocket(type);
-  const address = type === "udp4" ? LOOPBACK4 : LOOPBACK6;
-  await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: Uint8Array | string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, address, (e) => (e ? reject(e) : resolve()))),
-  };
-}
+import {
+  expectWSAError,
+  hasV6,
+  LOOPBACK4,
+  LOOPBACK6,
+  NO_V6_REASON,
+  openIdiomatic,
+  openPeer,
+  seq,
+  sleep,
+  T,
+  type ws,
+} from "../helpers.js";
 
 /** Settles with `p`'s value, or with "timed out" after `ms`. */
 async function within<R>(p: Promise<R>, ms: number): Promise<R | "timed out"> {

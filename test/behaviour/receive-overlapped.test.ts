@@ -1,37 +1,6 @@
-/**
- * Overlapped receives: a datagram already waiting completes the receive during the call
- * (0, the bytes counter filled); otherwise SOCKET_ERROR with WSA_IO_PENDING, and
- * WSAGetOverlappedResult says WSA_IO_INCOMPLETE until it completes (fWait true waits).
- * Completion signals the event, or queues the completion routine, which runs only inside
- * an alertable wait, once, with (0, bytes, lpOverlapped, 0). Posted receives are served
- * in posting order, one datagram each.
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { addr4, alertUntil, LOOPBACK4, pollUntil, ref, seq, sleep, sync, T, udp4, useFacade, waitAll, ws } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: Uint8Array | string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
-
-/** A facade socket bound to 127.0.0.1 port 0; its handle and port. */
-function bound(): { s: number; port: number } {
-  const s = udp4();
-  const local = addr4(0);
-  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
-  const name: Record<string, unknown> = {};
-  expect(ws.getsockname(s, name, ref(16))).toBe(0);
-  return { s, port: ws.ntohs(name.sin_port as number) };
-}
+import { alertUntil, bound, openPeer, pollUntil, ref, seq, sleep, sync, T, useFacade, waitAll, ws } from "../helpers.js";
 
 /** Waits (blocking MSG_PEEK, which leaves it) until a datagram is queued on `s`. */
 async function queued(s: number): Promise<void> {

@@ -1,35 +1,6 @@
-/**
- * MSG_PEEK: a peek copies the next datagram (bytes and source) and leaves it queued, so
- * the next receive gets the same datagram; only a receive without MSG_PEEK takes it
- * away. A peek posted while another receive is pending takes its turn in posting order.
- * The idiomatic spelling is `receive(buffers, { peek: true })`.
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { addr4, LOOPBACK4, openIdiomatic, ref, sync, T, udp4, useFacade, waitAll, ws } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
-
-/** A facade socket bound to 127.0.0.1 port 0; its handle and port. */
-function bound(): { s: number; port: number } {
-  const s = udp4();
-  const local = addr4(0);
-  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
-  const name: Record<string, unknown> = {};
-  expect(ws.getsockname(s, name, ref(16))).toBe(0);
-  return { s, port: ws.ntohs(name.sin_port as number) };
-}
+import { bound, LOOPBACK4, openIdiomatic, openPeer, ref, sync, T, useFacade, waitAll, ws } from "../helpers.js";
 
 /** One blocking WSARecvFrom with `flags`; the text received and the sender's port. */
 async function receiveText(s: number, flags: number): Promise<{ text: string; port: number; rc: number }> {

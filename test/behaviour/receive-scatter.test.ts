@@ -9,58 +9,20 @@ import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
 import {
-  addr4,
-  addr6,
+  bound,
   hasV6,
   LOOPBACK4,
   LOOPBACK6,
   NO_V6_REASON,
   openIdiomatic,
+  openPeer,
   ref,
   sync,
   T,
-  udp4,
-  udp6,
   useFacade,
   waitAll,
   ws,
 } from "../helpers.js";
-
-/** A node:dgram socket on loopback port 0 that sends datagrams to the library. */
-interface Peer {
-  readonly port: number;
-  send(data: Uint8Array | string, port: number): Promise<void>;
-}
-
-async function openPeer(onFinished: (fn: () => Promise<void>) => void, type: "udp4" | "udp6" = "udp4"): Promise<Peer> {
-  const socket = dgram.createSocket(type);
-  const address = type === "udp4" ? LOOPBACK4 : LOOPBACK6;
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind(0, address, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  });
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data, port) =>
-      new Promise<void>((resolve, reject) =>
-        socket.send(typeof data === "string" ? Buffer.from(data) : data, port, address, (e) => (e ? reject(e) : resolve())),
-      ),
-  };
-}
-
-/** A facade socket bound to loopback port 0; its handle and port. */
-function bound(family: 4 | 6 = 4): { s: number; port: number } {
-  const s = family === 4 ? udp4() : udp6();
-  const local = family === 4 ? addr4(0) : addr6(0);
-  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
-  const name: Record<string, unknown> = {};
-  expect(ws.getsockname(s, name, ref(28))).toBe(0);
-  return { s, port: ws.ntohs((family === 4 ? name.sin_port : name.sin6_port) as number) };
-}
 
 /** Three WSABUFs of 3, 4 and 16 bytes, filled with 0xee so untouched bytes show. */
 function threeBuffers(): ws.WSABUF[] {

@@ -1,50 +1,19 @@
-/**
- * Receiving a datagram larger than the posted buffers: they hold its first bytes, the
- * receive fails with WSAEMSGSIZE, and the rest of the datagram is discarded (the next
- * receive gets the next datagram). Completed during the call or by a blocking call,
- * lpFlags gets MSG_PARTIAL; completed later (overlapped), lpFlags is left alone and
- * WSAGetOverlappedResult reports MSG_PARTIAL in lpdwFlags and returns false with
- * WSAEMSGSIZE. The idiomatic API resolves with `truncated: true`.
- */
-import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
 import {
-  addr4,
   alertUntil,
+  bound,
   LOOPBACK4,
   openIdiomatic,
+  openPeer,
   pollUntil,
   ref,
   sync,
   T,
-  udp4,
   useFacade,
   waitAll,
   ws,
 } from "../helpers.js";
-
-/** A node:dgram socket on 127.0.0.1 port 0 that sends datagrams to the library. */
-async function openPeer(onFinished: (fn: () => Promise<void>) => void) {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  return {
-    port: socket.address().port,
-    send: (data: Uint8Array | string, port: number) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, LOOPBACK4, (e) => (e ? reject(e) : resolve()))),
-  };
-}
-
-/** A facade socket bound to 127.0.0.1 port 0; its handle and port. */
-function bound(): { s: number; port: number } {
-  const s = udp4();
-  const local = addr4(0);
-  expect(ws.bind(s, local, ws.sizeof(local))).toBe(0);
-  const name: Record<string, unknown> = {};
-  expect(ws.getsockname(s, name, ref(16))).toBe(0);
-  return { s, port: ws.ntohs(name.sin_port as number) };
-}
 
 /** Waits (blocking MSG_PEEK, which leaves it) until a datagram is queued on `s`; its size. */
 async function queued(s: number): Promise<number> {
