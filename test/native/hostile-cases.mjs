@@ -27,6 +27,7 @@ export const KNOWN_FUNCTIONS = [
   "setOption",
   "getOption",
   "send",
+  "sendArgs",
   "sendBatch",
   "sendSegments",
   "gsoSupported",
@@ -163,6 +164,8 @@ const KIND = {
   list: { code: EFAULT, valid: () => false },
   /** A batch's list of view lists: an empty one is a batch of nothing (0). */
   viewsList: { code: EFAULT, valid: (v) => Array.isArray(v) && v.length === 0 },
+  /** One view passed as an argument (sendArgs): any typed array of 8-bit elements is taken. */
+  view: { code: EFAULT, valid: (v) => v instanceof Uint8Array || v instanceof Int8Array || v instanceof Uint8ClampedArray },
   ignored: null,
 };
 
@@ -247,6 +250,18 @@ function signatures(b, ctx) {
         ["int", () => 0],
         // The operation id: Windows only, not read on POSIX.
         ["ignored", () => 0],
+      ],
+      valid: equals(8),
+    },
+    sendArgs: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["address", () => LOOPBACK],
+        ["int", () => ctx.rxPort],
+        ["int", () => 0],
+        ["view", () => new Uint8Array([1, 2, 3, 4])],
+        ["view", () => new Uint8Array([5, 6, 7, 8])],
       ],
       valid: equals(8),
     },
@@ -389,6 +404,7 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
     setOption: (h) => [h, 4, 1, 1 << 16],
     getOption: (h) => [h, 4, 1],
     send: (h) => [h, 4, v8(), ...dest(), 0, 0],
+    sendArgs: (h) => [h, 4, ...dest(), 0, new Uint8Array(8)],
     sendBatch: (h) => [h, 4, [v8()], [LOOPBACK], [ctx.rxPort], 0],
     sendSegments: (h) => [h, 4, [new Uint8Array(64)], ...dest(), 16, 0],
     recv: (h) => [h, 4, [new Uint8Array(64)], false, new Uint8Array(24)],
@@ -474,6 +490,17 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
     ["a Uint8ClampedArray (accepted: bytes)", () => [new Uint8ClampedArray(8)], bytes(8)],
     ["a 70000-byte datagram", () => [new Uint8Array(70000)], [neg(), neg(), anyInt, neg()]],
   ];
+  // sendArgs takes the views as arguments: every entry whose views are a true array of at
+  // most 2000 elements (beyond that the call's arguments are the limit, not the addon); a
+  // Proxy of an array spreads into its elements, which are valid.
+  const asArguments = (label, views) => {
+    const v = views();
+    return Array.isArray(v) && v.length <= 2000 && label !== "a Proxy of an array";
+  };
+  for (const [label, views, [sendX]] of badViews) {
+    if (!asArguments(label, views)) continue;
+    add("sendArgs", `views as arguments: ${label}`, () => [ctx.h, 4, ...dest(), 0, ...views()], sendX);
+  }
   for (const [label, views, [sendX, segX, recvX, batchX]] of badViews) {
     add("send", `views: ${label}`, () => [ctx.h, 4, views(), ...dest(), 0, 0], sendX);
     add("sendSegments", `views: ${label}`, () => [ctx.h, 4, views(), ...dest(), 16, 0], segX);

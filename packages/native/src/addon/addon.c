@@ -620,6 +620,48 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 }
 
 #ifndef _WIN32
+/*
+ * sendArgs(handle, family, addrBytes, port, flags, ...views) -> bytes | -err: send() with
+ * the views as arguments. napi_get_cb_info hands them all over in one call, and no
+ * getter of the caller's can run between taking a view's pointer and sendmsg; an array
+ * costs a napi_get_element per view.
+ */
+#define SEND_ARGS_FIXED 5
+static napi_value js_send_args(napi_env env, napi_callback_info info) {
+  napi_value stack_argv[SEND_ARGS_FIXED + 16];
+  ws_buf stack_bufs[16];
+  napi_value* argv = stack_argv;
+  ws_buf* bufs = stack_bufs;
+  size_t argc = SEND_ARGS_FIXED + 16;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < SEND_ARGS_FIXED)
+    return fail(env, WS_ERR_INVAL);
+  size_t n = argc - SEND_ARGS_FIXED;
+  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
+  if (argc > SEND_ARGS_FIXED + 16) {
+    /* More views than the stack holds: ask again for all of them. */
+    argv = (napi_value*)malloc(sizeof(napi_value) * argc);
+    bufs = (ws_buf*)malloc(sizeof(ws_buf) * n);
+    if (!argv || !bufs || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+      free(argv == stack_argv ? NULL : argv);
+      free(bufs == stack_bufs ? NULL : bufs);
+      return fail(env, WS_ERR_NOMEM);
+    }
+  }
+  ws_handle h;
+  ws_endpoint to;
+  double flags;
+  int err = 0;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[4], 0, 4294967295.0, &flags)) err = WS_ERR_INVAL;
+  if (!err) err = get_endpoint(env, argv[1], argv[2], argv[3], &to);
+  size_t total;
+  if (!err) err = views_to_bufs(env, argv + SEND_ARGS_FIXED, (uint32_t)n, bufs, &total);
+  size_t sent = 0;
+  if (!err) err = ws_send(h, bufs, (uint32_t)n, &to, (int)flags, &sent);
+  if (argv != stack_argv) free(argv);
+  if (bufs != stack_bufs) free(bufs);
+  return err ? fail(env, err) : num(env, (double)sent);
+}
+
 /* The element i of an array, or NULL. */
 static napi_value element(napi_env env, napi_value array, uint32_t i) {
   napi_value v = NULL;
@@ -957,6 +999,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
     {"drops", NULL, js_drops, NULL, NULL, NULL, napi_enumerable, NULL},
     {"takeError", NULL, js_take_error, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sendArgs", NULL, js_send_args, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sendBatch", NULL, js_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sendSegments", NULL, js_send_segments, NULL, NULL, NULL, napi_enumerable, NULL},
     {"gsoSupported", NULL, js_gso_supported, NULL, NULL, NULL, napi_enumerable, NULL},
