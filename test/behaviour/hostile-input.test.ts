@@ -11,6 +11,7 @@ import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BACKENDS, type BackendUnderTest } from "../backends.js";
 import { addr4, bufs, openReceiver, type Receiver, ref, T, useFacade, ws } from "../helpers.js";
+import { ARRAYS, BYTES, COMMON, COUNTS, type Hostile } from "../hostile-values.js";
 
 type Loose = (...args: unknown[]) => unknown;
 const loose = (f: unknown): Loose => f as Loose;
@@ -18,78 +19,11 @@ const loose = (f: unknown): Loose => f as Loose;
 // ---------------------------------------------------------------------------------
 // Hostile values
 
-interface Hostile {
-  readonly label: string;
-  readonly make: () => unknown;
-}
-
-function thrower(): never {
-  throw new Error("hostile getter");
-}
-
-/** An object whose usual field names (and conversions) are getters that throw. */
-function throwingGetters(): object {
-  const o = {};
-  for (const key of ["value", "len", "buf", "s_addr", "sin_family", "sin6_family", "sin_port", "sin_addr", "sin6_addr"]) {
-    Object.defineProperty(o, key, { get: thrower, enumerable: true });
-  }
-  for (const key of ["hEvent", "Internal", "InternalHigh", "length", "valueOf", "toString"]) {
-    Object.defineProperty(o, key, { get: thrower, enumerable: true });
-  }
-  return o;
-}
-
-const ALL_TRAPS_THROW: ProxyHandler<object> = {
-  get: thrower,
-  set: thrower,
-  has: thrower,
-  getPrototypeOf: thrower,
-  ownKeys: thrower,
-  getOwnPropertyDescriptor: thrower,
-  defineProperty: thrower,
-  deleteProperty: thrower,
-  isExtensible: thrower,
-  preventExtensions: thrower,
-};
-
-/** A Uint8Array whose ArrayBuffer was transferred away (detached, byteLength 0). */
-function detachedView(): Uint8Array {
-  const view = new Uint8Array(8);
-  structuredClone(view.buffer, { transfer: [view.buffer] });
-  return view;
-}
-
-const COMMON: readonly Hostile[] = [
-  { label: "undefined", make: () => undefined },
-  { label: "null", make: () => null },
-  { label: "NaN", make: () => Number.NaN },
-  { label: "-1", make: () => -1 },
-  { label: "2**53", make: () => 2 ** 53 },
-  { label: "string", make: () => "\u0000hostile" },
-  { label: "symbol", make: () => Symbol("hostile") },
-  { label: "throwing getters", make: throwingGetters },
-  { label: "throwing Proxy", make: () => new Proxy({}, ALL_TRAPS_THROW) },
-  { label: "frozen object", make: () => Object.freeze({ value: 0 }) },
-  { label: "detached buffer", make: detachedView },
-];
-
 /** Extra values for parameters of a given kind. */
 const EXTRA = {
-  count: [{ label: "2**32-1", make: () => 2 ** 32 - 1 }],
-  array: [
-    { label: "throwing array Proxy", make: () => new Proxy([], ALL_TRAPS_THROW) },
-    {
-      label: "array with a throwing element",
-      make: () => {
-        const a: unknown[] = [];
-        Object.defineProperty(a, 0, { get: thrower, enumerable: true });
-        return a;
-      },
-    },
-    { label: "array holding a throwing Proxy", make: () => [new Proxy({}, ALL_TRAPS_THROW)] },
-    { label: "huge sparse array", make: () => new Array(2 ** 32 - 1) },
-  ],
-  bytes: [{ label: "detached ArrayBuffer", make: () => detachedView().buffer }],
+  count: COUNTS,
+  array: [...ARRAYS, { label: "huge sparse array", make: () => new Array(2 ** 32 - 1) }],
+  bytes: BYTES,
 } satisfies Record<string, readonly Hostile[]>;
 
 /** Object-like hostile values: legitimate for an out-parameter (any object can hold `value`). */

@@ -12,59 +12,10 @@ import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { BACKENDS, type BackendUnderTest } from "../backends.js";
 import { addr4, LOOPBACK4, ref, T, udp4, useFacade, ws } from "../helpers.js";
+import { ALL_TRAPS_THROW, ARRAYS, BYTES, COMMON, COUNTS, detachedView, type Hostile, thrower } from "../hostile-values.js";
 
 type Loose = (...args: unknown[]) => unknown;
 const loose = (f: unknown): Loose => f as Loose;
-
-interface Hostile {
-  readonly label: string;
-  readonly make: () => unknown;
-}
-
-function thrower(): never {
-  throw new Error("hostile getter");
-}
-
-/** An object whose usual field names (and conversions) are getters that throw. */
-function throwingGetters(): object {
-  const o = {};
-  for (const key of [
-    "value",
-    "len",
-    "buf",
-    "sin_family",
-    "sin_port",
-    "sin_addr",
-    "hEvent",
-    "Internal",
-    "length",
-    "valueOf",
-    "toString",
-  ]) {
-    Object.defineProperty(o, key, { get: thrower, enumerable: true });
-  }
-  return o;
-}
-
-const ALL_TRAPS_THROW: ProxyHandler<object> = {
-  get: thrower,
-  set: thrower,
-  has: thrower,
-  getPrototypeOf: thrower,
-  ownKeys: thrower,
-  getOwnPropertyDescriptor: thrower,
-  defineProperty: thrower,
-  deleteProperty: thrower,
-  isExtensible: thrower,
-  preventExtensions: thrower,
-};
-
-/** A Uint8Array whose ArrayBuffer was transferred away (detached, byteLength 0). */
-function detachedView(): Uint8Array {
-  const view = new Uint8Array(16);
-  structuredClone(view.buffer, { transfer: [view.buffer] });
-  return view;
-}
 
 /** A `{ value }` that can be read and written once (the call's check), then refuses writes. */
 function lateReadOnlyRef(initial = 0): object {
@@ -81,38 +32,15 @@ function lateReadOnlyRef(initial = 0): object {
   };
 }
 
-const COMMON: readonly Hostile[] = [
-  { label: "undefined", make: () => undefined },
-  { label: "null", make: () => null },
-  { label: "NaN", make: () => Number.NaN },
-  { label: "-1", make: () => -1 },
-  { label: "2**53", make: () => 2 ** 53 },
-  { label: "string", make: () => "\u0000hostile" },
-  { label: "symbol", make: () => Symbol("hostile") },
-  { label: "throwing getters", make: throwingGetters },
-  { label: "throwing Proxy", make: () => new Proxy({}, ALL_TRAPS_THROW) },
-  { label: "frozen object", make: () => Object.freeze({ value: 0 }) },
-  { label: "detached buffer", make: detachedView },
-];
-
 const EXTRA = {
-  count: [{ label: "2**32-1", make: () => 2 ** 32 - 1 }],
+  count: COUNTS,
   array: [
-    { label: "throwing array Proxy", make: () => new Proxy([], ALL_TRAPS_THROW) },
-    {
-      label: "array with a throwing element",
-      make: () => {
-        const a: unknown[] = [];
-        Object.defineProperty(a, 0, { get: thrower, enumerable: true });
-        return a;
-      },
-    },
-    { label: "array holding a throwing Proxy", make: () => [new Proxy({}, ALL_TRAPS_THROW)] },
-    { label: "a WSABUF with a detached buffer", make: () => [{ len: 16, buf: detachedView() }] },
+    ...ARRAYS,
+    { label: "a WSABUF with a detached buffer", make: () => [{ len: 16, buf: detachedView(16) }] },
     { label: "a WSABUF with a throwing buf getter", make: () => [Object.defineProperty({ len: 16 }, "buf", { get: thrower })] },
     { label: "huge sparse array", make: () => new Array(2 ** 32 - 1) },
   ],
-  bytes: [{ label: "detached ArrayBuffer", make: () => detachedView().buffer }],
+  bytes: BYTES,
   ref: [{ label: "a { value } that refuses later writes", make: () => lateReadOnlyRef() }],
   overlapped: [
     { label: "frozen WSAOVERLAPPED", make: () => Object.freeze(new ws.WSAOVERLAPPED()) },
