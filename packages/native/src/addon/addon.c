@@ -91,14 +91,62 @@ static int get_endpoint(napi_env env, napi_value fam, napi_value addr, napi_valu
   return 0;
 }
 
+/*
+ * Per environment (its napi instance data): the sockets it opened and has not closed,
+ * so that its teardown closes them; on POSIX its live watchers, whose uv_poll handles
+ * must be closed (and their close callbacks run) before Node may unload the addon; on
+ * Windows the completion path to JavaScript. A worker's environment can end at any time.
+ */
+typedef struct ws_env ws_env;
+#ifdef _WIN32
+typedef struct win_op win_op;
+#else
+typedef struct ws_watch ws_watch;
+#endif
+
+struct ws_env {
+  napi_env env;
+  /* Each socket is closed once, by whoever removes it from here first (JavaScript's
+     close or the teardown): a number closed already may be another thread's socket. */
+  ws_handle_set sockets;
+  int ending; /* teardown began: nothing new is opened */
+#ifdef _WIN32
+  napi_threadsafe_function tsfn;
+  napi_ref callback;  /* (id, status, bytes, flags) => void, or NULL */
+  SRWLOCK lock;       /* guards live, tsfn_alive and receiving against the port's thread */
+  int live;           /* completions may still be queued to tsfn */
+  int tsfn_alive;     /* tsfn not finalized yet */
+  uint32_t pending;   /* pending sends and receives (JavaScript thread only) */
+  volatile LONG refs; /* the environment, the tsfn, and each pending op */
+  win_op* receiving;  /* pending receives, whose buffers Winsock may still write */
+  CONDITION_VARIABLE drained; /* signalled as receives leave `receiving` */
+#else
+  ws_watch* watchers; /* watchers whose poll handle is not closing yet */
+  uint32_t closing;   /* uv_close calls whose callback has not run yet */
+  napi_async_cleanup_hook_handle hook; /* held until the teardown is done */
+#endif
+};
+
+static ws_env* env_of(napi_env env) {
+  void* data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
+  return (ws_env*)data;
+}
+
+/* A socket the teardown found open: nobody is left to hear how its close went. */
+static void close_quietly(ws_handle h) { (void)ws_close(h); }
+
 /* open(family) -> handle | -err */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   get_args(env, info, argv);
   int family;
   if (!get_family(env, argv[0], &family)) return fail(env, WS_ERR_INVAL);
+  ws_env* c = env_of(env);
+  if (!c || c->ending) return fail(env, WS_ERR_NETDOWN);
   ws_handle h;
   int err = ws_open(family, &h);
+  if (!err && (err = ws_set_add(&c->sockets, h)) != 0) ws_close(h);
   return err ? fail(env, err) : num(env, (double)h);
 }
 
@@ -204,31 +252,16 @@ static int64_t fill_bufs(napi_env env, napi_value views, ws_buf* bufs, uint32_t 
 #ifdef _WIN32
 /*
  * Windows: sends are overlapped WSASendTo calls that complete at once or later through
- * the completion port (win.c). Per environment: a thread-safe function that carries
- * completions from the port's thread to JavaScript (referenced while any send is
+ * the completion port (win.c). Per environment (ws_env): a thread-safe function that
+ * carries completions from the port's thread to JavaScript (referenced while any send is
  * pending, so that a pending send keeps Node alive), and the callback that onComplete
- * registered. The context lives until the environment, its thread-safe function and
- * every op that points to it are gone.
+ * registered. The ws_env lives until the environment, its thread-safe function and
+ * every op that points to it are gone (refs).
  */
-typedef struct win_op win_op;
-
-typedef struct {
-  napi_env env;
-  napi_threadsafe_function tsfn;
-  napi_ref callback;  /* (id, status, bytes, flags) => void, or NULL */
-  SRWLOCK lock;       /* guards live, tsfn_alive and receiving against the port's thread */
-  int live;           /* completions may still be queued to tsfn */
-  int tsfn_alive;     /* tsfn not finalized yet */
-  uint32_t pending;   /* pending sends and receives (JavaScript thread only) */
-  volatile LONG refs; /* the environment, the tsfn, and each pending op */
-  win_op* receiving;  /* pending receives, whose buffers Winsock may still write */
-  CONDITION_VARIABLE drained; /* signalled as receives leave `receiving` */
-} win_env;
-
 /* A pending send or receive: the platform's op first (win.c frees a failed one with free()). */
 struct win_op {
   ws_op op;
-  win_env* owner;
+  ws_env* owner;
   napi_ref views; /* an array holding the views (and a receive's out): alive while in flight */
   double id;
   int family;         /* a receive's socket family */
@@ -238,12 +271,12 @@ struct win_op {
   win_op* next;
 };
 
-static void win_env_unref(win_env* c) {
+static void win_env_unref(ws_env* c) {
   if (InterlockedDecrement(&c->refs) == 0) free(c);
 }
 
 /* Unlinks a receive from its environment's pending list (under the lock). */
-static void win_unlist(win_env* c, win_op* op) {
+static void win_unlist(ws_env* c, win_op* op) {
   if (!op->listed) return;
   if (op->prev) op->prev->next = op->next;
   else c->receiving = op->next;
@@ -256,7 +289,7 @@ static void win_unlist(win_env* c, win_op* op) {
 /* Port thread (or ws_op_arm): hand the completion to the environment's JavaScript thread. */
 void ws_op_done(ws_op* o) {
   win_op* op = (win_op*)o;
-  win_env* c = op->owner;
+  ws_env* c = op->owner;
   int queued = 0;
   AcquireSRWLockExclusive(&c->lock);
   /* Winsock is done with the buffers: the environment's teardown need not wait for it. */
@@ -297,7 +330,7 @@ static void win_write_kept(napi_env env, napi_ref views, uint32_t index, const w
 /* JavaScript thread: one completion, exactly once per pending send or receive. */
 static void win_call_js(napi_env env, napi_value js_cb, void* context, void* data) {
   (void)js_cb;
-  win_env* c = (win_env*)context;
+  ws_env* c = (ws_env*)context;
   win_op* op = (win_op*)data;
   double id = op->id;
   int status = op->op.status;
@@ -332,7 +365,7 @@ static void win_call_js(napi_env env, napi_value js_cb, void* context, void* dat
 static void win_tsfn_finalize(napi_env env, void* data, void* hint) {
   (void)env;
   (void)hint;
-  win_env* c = (win_env*)data;
+  ws_env* c = (ws_env*)data;
   AcquireSRWLockExclusive(&c->lock);
   c->live = 0;
   c->tsfn_alive = 0;
@@ -345,14 +378,22 @@ static void win_tsfn_finalize(napi_env env, void* data, void* hint) {
 
 /*
  * Environment teardown: no more completions to JavaScript; the port stops with the last
- * one. Pending receives are cancelled, and awaited (bounded): Winsock must be done writing
- * into their buffers before the environment frees them.
+ * one. The environment's sockets close (ws_close cancels their pending operations first,
+ * which then complete, aborted, through the port as usual, holding their own references).
+ * Pending receives are cancelled, and awaited (bounded): Winsock must be done writing
+ * into their buffers before the environment frees them. No libuv handle is involved, so
+ * the hook can be synchronous.
  */
 static void win_env_cleanup(void* arg) {
-  win_env* c = (win_env*)arg;
+  ws_env* c = (ws_env*)arg;
+  c->ending = 1;
   AcquireSRWLockExclusive(&c->lock);
   int alive = c->tsfn_alive;
   c->live = 0;
+  ReleaseSRWLockExclusive(&c->lock);
+  ws_set_drain(&c->sockets, close_quietly);
+  AcquireSRWLockExclusive(&c->lock);
+  /* What is still pending was posted on sockets this environment does not own: cancel it. */
   for (win_op* op = c->receiving; op; op = op->next) ws_op_cancel(&op->op);
   ULONGLONG deadline = GetTickCount64() + WIN_DRAIN_MS;
   while (c->receiving) {
@@ -368,7 +409,7 @@ static void win_env_cleanup(void* arg) {
 }
 
 static int win_env_init(napi_env env) {
-  win_env* c = (win_env*)calloc(1, sizeof(win_env));
+  ws_env* c = (ws_env*)calloc(1, sizeof(ws_env));
   if (!c) return WS_ERR_NOMEM;
   c->env = env;
   InitializeSRWLock(&c->lock);
@@ -392,19 +433,13 @@ static int win_env_init(napi_env env) {
   return 0;
 }
 
-static win_env* win_env_of(napi_env env) {
-  void* data = NULL;
-  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
-  return (win_env*)data;
-}
-
 /* onComplete(callback) -> 0 | -err: this thread's completion callback, (id, status, bytes, flags). */
 static napi_value js_on_complete(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   get_args(env, info, argv);
   napi_valuetype t;
   if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) return fail(env, WS_ERR_INVAL);
-  win_env* c = win_env_of(env);
+  ws_env* c = env_of(env);
   if (!c) return fail(env, WSAENETDOWN);
   napi_ref ref;
   if (napi_create_reference(env, argv[0], 1, &ref) != napi_ok) return fail(env, WS_ERR_NOMEM);
@@ -480,7 +515,7 @@ static napi_ref win_views_keep(napi_env env, const win_views* v, napi_value extr
 }
 
 /* A pending op's bookkeeping: the environment and the tsfn stay while it is in flight. */
-static void win_op_pending(napi_env env, win_env* c) {
+static void win_op_pending(napi_env env, ws_env* c) {
   InterlockedIncrement(&c->refs);
   if (c->pending++ == 0) napi_ref_threadsafe_function(env, c->tsfn);
 }
@@ -502,7 +537,7 @@ static napi_value js_send_win(napi_env env, napi_callback_info info) {
     return fail(env, WS_ERR_INVAL);
   int err = get_endpoint(env, argv[1], argv[3], argv[4], &to);
   if (err) return fail(env, err);
-  win_env* c = win_env_of(env);
+  ws_env* c = env_of(env);
   if (!c) return fail(env, WSAENETDOWN);
   win_views v;
   err = win_views_read(env, argv[2], &v);
@@ -547,7 +582,7 @@ static napi_value js_recv_win(napi_env env, napi_callback_info info) {
       !get_int(env, argv[3], 0, 4294967295.0, &flags) || !get_int(env, argv[4], 0, 9007199254740991.0, &id))
     return fail(env, WS_ERR_INVAL);
   if (!get_bytes(env, argv[5], &out, &out_len) || out_len < 24) return fail(env, WS_ERR_FAULT);
-  win_env* c = win_env_of(env);
+  ws_env* c = env_of(env);
   if (!c) return fail(env, WSAENETDOWN);
   win_views v;
   int err = win_views_read(env, argv[2], &v);
@@ -832,6 +867,9 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   get_args(env, info, argv);
   ws_handle h;
   if (!get_handle(env, argv[0], &h)) return fail(env, WS_ERR_INVAL);
+  ws_env* c = env_of(env);
+  /* Only a socket of this environment's, and only once. */
+  if (!c || !ws_set_remove(&c->sockets, h)) return fail(env, WS_ERR_BADF);
   int err = ws_close(h);
   return err ? fail(env, err) : num(env, 0);
 }
@@ -851,16 +889,19 @@ static napi_value js_is_retryable(napi_env env, napi_callback_info info) {
  * A writability watcher: a uv_poll handle on Node's own loop that calls back into
  * JavaScript (through MakeCallback, so promises settle) while sends wait for room.
  */
-typedef struct {
+struct ws_watch {
   uv_poll_t poll;
   napi_env env;
+  ws_env* owner;
+  ws_watch* next;   /* in owner->watchers while not closed */
+  ws_watch** pprev; /* where this one is linked from, or NULL */
   napi_ref callback;
   napi_async_context context;
   int events; /* UV_READABLE | UV_WRITABLE being watched, 0 when stopped */
   int closed;
   int handle_closed; /* libuv's close callback ran */
   int finalized;     /* the external is gone: nobody can reach w any more */
-} ws_watch;
+};
 
 static void on_poll(uv_poll_t* handle, int status, int events) {
   ws_watch* w = (ws_watch*)handle->data;
@@ -883,21 +924,85 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   napi_close_handle_scope(w->env, scope);
 }
 
+static void watch_list(ws_env* c, ws_watch* w) {
+  w->next = c->watchers;
+  if (w->next) w->next->pprev = &w->next;
+  w->pprev = &c->watchers;
+  c->watchers = w;
+}
+
+static void watch_unlist(ws_watch* w) {
+  if (!w->pprev) return;
+  *w->pprev = w->next;
+  if (w->next) w->next->pprev = w->pprev;
+  w->next = NULL;
+  w->pprev = NULL;
+}
+
+/* The teardown is done when its last close callback has run: Node may unload the addon then. */
+static void env_settle(ws_env* c) {
+  if (!c->ending || c->closing > 0 || !c->hook) return;
+  napi_async_cleanup_hook_handle hook = c->hook;
+  c->hook = NULL;
+  napi_remove_async_cleanup_hook(hook);
+}
+
 /* w is freed once both libuv and JavaScript are done with it. */
 static void on_watch_closed(uv_handle_t* handle) {
   ws_watch* w = (ws_watch*)handle->data;
+  ws_env* c = w->owner;
   w->handle_closed = 1;
   if (w->finalized) free(w);
+  c->closing--;
+  env_settle(c);
 }
 
 static void watch_close(napi_env env, ws_watch* w) {
   if (w->closed) return;
   w->closed = 1;
+  watch_unlist(w);
   uv_poll_stop(&w->poll);
   w->events = 0;
   napi_delete_reference(env, w->callback);
   napi_async_destroy(env, w->context);
+  w->owner->closing++;
   uv_close((uv_handle_t*)&w->poll, on_watch_closed);
+}
+
+/*
+ * The environment's teardown (an async cleanup hook): every watcher stops and closes
+ * before its socket does (libuv's rule for uv_poll), and every socket still open closes.
+ * The hook stays registered until the last close callback has run, so that Node spins
+ * the loop for them and unloads the addon only afterwards; the finalizers that run later
+ * then find every watcher closed and only free memory.
+ */
+static void env_teardown(napi_async_cleanup_hook_handle hook, void* arg) {
+  (void)hook;
+  ws_env* c = (ws_env*)arg;
+  c->ending = 1;
+  while (c->watchers) watch_close(c->env, c->watchers);
+  ws_set_drain(&c->sockets, close_quietly);
+  env_settle(c);
+}
+
+/* The instance data's finalizer: after the teardown (its hook holds the environment). */
+static void env_free(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  ws_env* c = (ws_env*)data;
+  ws_set_drain(&c->sockets, close_quietly);
+  free(c);
+}
+
+static int posix_env_init(napi_env env) {
+  ws_env* c = (ws_env*)calloc(1, sizeof(ws_env));
+  if (!c) return WS_ERR_NOMEM;
+  c->env = env;
+  if (napi_set_instance_data(env, c, env_free, NULL) != napi_ok) {
+    free(c);
+    return WS_ERR_NOMEM;
+  }
+  return napi_add_async_cleanup_hook(env, env_teardown, c, &c->hook) == napi_ok ? 0 : WS_ERR_NOMEM;
 }
 
 static void watch_finalize(napi_env env, void* data, void* hint) {
@@ -927,6 +1032,8 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
     return fail(env, WS_ERR_INVAL);
   uv_loop_t* loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return fail(env, WS_ERR_INVAL);
+  ws_env* c = env_of(env);
+  if (!c || c->ending) return fail(env, WS_ERR_NETDOWN);
   ws_watch* w = (ws_watch*)calloc(1, sizeof(ws_watch));
   if (!w) return fail(env, WS_ERR_NOMEM);
   int err = uv_poll_init(loop, &w->poll, (int)h);
@@ -936,6 +1043,8 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   }
   w->poll.data = w;
   w->env = env;
+  w->owner = c;
+  watch_list(c, w);
   napi_value name, external;
   napi_create_string_utf8(env, "wsasendto:writable", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &w->context);
@@ -981,6 +1090,8 @@ static napi_value init(napi_env env, napi_value exports) {
     ws_platform_release();
     return exports;
   }
+#else
+  if (posix_env_init(env) != 0) return exports;
 #endif
   napi_property_descriptor props[] = {
     {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},

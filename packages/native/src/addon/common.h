@@ -27,11 +27,15 @@ typedef struct iovec ws_buf;
 #define WS_ERR_FAULT WSAEFAULT
 #define WS_ERR_INVAL WSAEINVAL
 #define WS_ERR_NOMEM WSAENOBUFS
+#define WS_ERR_BADF WSAENOTSOCK
+#define WS_ERR_NETDOWN WSAENETDOWN
 #else
 #include <errno.h>
 #define WS_ERR_FAULT EFAULT
 #define WS_ERR_INVAL EINVAL
 #define WS_ERR_NOMEM ENOMEM
+#define WS_ERR_BADF EBADF
+#define WS_ERR_NETDOWN ENETDOWN
 #endif
 
 /* The most buffers one datagram may gather (Linux's UIO_MAXIOV). */
@@ -62,6 +66,25 @@ typedef int64_t ws_handle;
 int ws_sockaddr_of(const ws_endpoint* ep, struct sockaddr_storage* ss);
 int ws_endpoint_of(const struct sockaddr_storage* ss, size_t len, int family, ws_endpoint* out);
 int ws_option_of(int family, int option, int* level, int* name);
+
+/*
+ * A set of handles (common.c): the sockets one Node environment opened and has not closed
+ * yet. Only that environment's thread touches it, so it takes no lock. Ownership is what
+ * makes a close happen exactly once: whoever removes a handle from the set closes it.
+ */
+typedef struct {
+  ws_handle* slots; /* open addressing; WS_SET_EMPTY and WS_SET_GONE mark free slots */
+  size_t capacity;  /* a power of two, or 0 */
+  size_t used;      /* live handles plus WS_SET_GONE slots */
+  size_t count;     /* live handles */
+} ws_handle_set;
+
+/* 0, or WS_ERR_NOMEM. A handle is never negative. */
+int ws_set_add(ws_handle_set* set, ws_handle h);
+/* 1 if h was in the set (and is no longer), else 0. */
+int ws_set_remove(ws_handle_set* set, ws_handle h);
+/* Empties the set, calling fn on each handle it held, then frees its memory. */
+void ws_set_drain(ws_handle_set* set, void (*fn)(ws_handle h));
 
 int ws_platform_init(void);
 int ws_open(int family, ws_handle* out);
