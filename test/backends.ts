@@ -45,6 +45,12 @@ export interface Deviations {
    * receive stays pending until a datagram arrives or the socket closes.
    */
   readonly icmpErrorOnReceive: boolean;
+  /**
+   * `drops` (idiomatic API) counts every datagram lost on the way to the caller, the
+   * kernel's drops included, as a number. False: the platform does not tell the kernel's
+   * drops, and `drops` is `undefined` ("unknown"), never a 0 that could be a lie.
+   */
+  readonly dropsCounted: boolean;
 }
 
 /** A backend under test: its name (as WSASENDTO_BACKEND / `backend:` spell it) and its deviations. */
@@ -65,6 +71,8 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       connectSetsLocalAddress: false,
       kernelGso: false,
       icmpErrorOnReceive: false,
+      // The kernel's share is read from the socket's row of /proc/net/udp (Linux).
+      dropsCounted: process.platform === "linux",
     },
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
@@ -79,6 +87,8 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       kernelGso: process.platform === "linux",
       // Linux through IP_RECVERR; Windows' own Winsock reports it (SIO_UDP_CONNRESET is on by default).
       icmpErrorOnReceive: process.platform === "linux" || process.platform === "win32",
+      // SO_MEMINFO (Linux).
+      dropsCounted: process.platform === "linux",
     },
   },
 ];

@@ -6,9 +6,20 @@
  */
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { expectNothingSentBeforeIdiomatic, LOOPBACK4, openIdiomatic, openReceiver, seq, T, thrown, ws } from "../helpers.js";
+import {
+  expectNothingSentBeforeIdiomatic,
+  LOOPBACK4,
+  openIdiomatic,
+  openReceiver,
+  pollUntil,
+  seq,
+  T,
+  thrown,
+  ws,
+} from "../helpers.js";
 
 const N = 300;
+const MANY = 100_000;
 
 describe.each(BACKENDS)("AbortSignal on $name", (backend) => {
   it(
@@ -77,6 +88,41 @@ describe.each(BACKENDS)("AbortSignal on $name", (backend) => {
       expect(arrived).toEqual([...arrived].sort((a, b) => a - b));
     },
   );
+
+  it(`one abort over ${MANY} pending sends withdraws them in linear time: each completes once, sent or aborted`, {
+    timeout: 10_000,
+  }, async ({ onTestFinished }) => {
+    // Withdrawing one send used to rebuild the whole backlog: an abort over this many
+    // took minutes (quadratic). Linear, it takes well under a second; the test's own
+    // timeout is the bound, not an assertion on time.
+    const rx = await openReceiver();
+    onTestFinished(() => rx.close());
+    const sock = openIdiomatic(backend, onTestFinished, { maxOutstandingSends: MANY });
+    const to = { address: LOOPBACK4, port: rx.port };
+    const controller = new AbortController();
+    const outcomes = new Int8Array(MANY);
+    const payload = Buffer.from("many");
+    for (let i = 0; i < MANY; i++) {
+      sock.sendToOverlapped(payload, to, { signal: controller.signal }).result.then(
+        () => {
+          outcomes[i] = (outcomes[i] as number) + 1;
+        },
+        (e: ws.WSAError) => {
+          expect(e.code).toBe("WSA_OPERATION_ABORTED");
+          outcomes[i] = (outcomes[i] as number) - 1;
+        },
+      );
+    }
+    controller.abort();
+    await pollUntil(() => outcomes.every((o) => o !== 0));
+    // Exactly once each: +1 sent, -1 aborted; never 0 (lost) or ±2 (twice).
+    expect(outcomes.filter((o) => o !== 1 && o !== -1).length).toBe(0);
+    const aborted = outcomes.filter((o) => o === -1).length;
+    // dgram keeps sends beyond 64 in flight in its backlog: nearly all are withdrawn.
+    if (!backend.deviations.immediateCompletion) expect(aborted).toBeGreaterThan(MANY - 100);
+    await rx.settle(50);
+    expect(rx.got.length).toBeLessThanOrEqual(MANY - aborted);
+  });
 
   it("aborting after the send completed changes nothing", T, async ({ onTestFinished }) => {
     const rx = await openReceiver();

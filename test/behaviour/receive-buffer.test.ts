@@ -1,3 +1,4 @@
+import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
 import {
@@ -162,5 +163,42 @@ describe.each(BACKENDS)("receive buffer on $name", (backend) => {
         expect(kept.length + drops()).toBe(BURST);
       },
     );
+
+    it("a flood the kernel cannot hold while the thread is busy: received + drops = sent", T, async ({ onTestFinished }) => {
+      const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
+      const port = sock.localAddress()?.port ?? 0;
+      const count = 3000;
+      // 3000 datagrams of 1000 bytes are far more than a default kernel receive buffer
+      // (about 200 KiB) holds: the kernel drops most while this thread is blocked.
+      const signal = new SharedArrayBuffer(8);
+      const flag = new Int32Array(signal);
+      const worker = new Worker(new URL("../fixtures/flood-sender-worker.mjs", import.meta.url), {
+        workerData: { port, count, size: 1000, signal },
+      });
+      onTestFinished(() => worker.terminate().then(() => undefined));
+      expect(Atomics.wait(flag, 1, 0, 5000)).not.toBe("timed-out");
+      const sent = Atomics.load(flag, 0);
+      expect(sent).toBe(count);
+      if (!backend.deviations.dropsCounted) {
+        expect(sock.drops).toBeUndefined();
+        return;
+      }
+      const drops = (): number => {
+        const n = sock.drops;
+        expect(n, "drops is a number where the platform tells the kernel's drops").toBeTypeOf("number");
+        return n as number;
+      };
+      let received = 0;
+      const buf = Buffer.alloc(1000);
+      const deadline = Date.now() + 5000;
+      for (let i = 0; i <= count && received + drops() < sent && Date.now() < deadline; i++) {
+        const r = await sock.receive(buf, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+        if (r instanceof ws.WSAError) expect(r.code).toBe("WSA_OPERATION_ABORTED");
+        else received++;
+      }
+      expect(drops()).toBeGreaterThan(0);
+      expect(received).toBeGreaterThan(0);
+      expect(received + drops()).toBe(sent);
+    });
   });
 });

@@ -78,3 +78,15 @@ function captureWhole(buffers: unknown): Uint8Array[] | number {
   }
   return views;
 }
+
+/**
+ * True while captured views still hold the `byteLength` bytes they held at the call. A
+ * view whose ArrayBuffer was detached (transferred) or shrunk since reads as shorter: an
+ * operation that reaches it later fails with `WSAEFAULT`, as a bad buffer does in Winsock,
+ * rather than sending or filling fewer bytes than were asked for.
+ */
+export function viewsIntact(views: readonly Uint8Array[], byteLength: number): boolean {
+  let total = 0;
+  for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).length;
+  return total === byteLength;
+}

@@ -38,3 +38,66 @@ export class Deque<T> {
     return out;
   }
 }
+
+interface Slot<K, V> {
+  readonly key: K;
+  readonly value: V;
+  live: boolean;
+}
+
+/**
+ * A first-in first-out queue of pending operations, keyed by their completion: O(1) push
+ * and shift, and O(1) withdrawal of any one of them (an AbortSignal, a cancellation), so
+ * that withdrawing many is linear in their number. A withdrawn entry is only marked; it
+ * leaves the underlying deque when it reaches the front.
+ */
+export class PendingQueue<K, V> {
+  readonly #slots = new Deque<Slot<K, V>>();
+  readonly #byKey = new Map<K, Slot<K, V>>();
+
+  /** Entries queued and not withdrawn. */
+  get length(): number {
+    return this.#byKey.size;
+  }
+
+  push(key: K, value: V): void {
+    const slot: Slot<K, V> = { key, value, live: true };
+    this.#slots.push(slot);
+    this.#byKey.set(key, slot);
+  }
+
+  /** The oldest entry, left in place. */
+  peek(): V | undefined {
+    this.#skipWithdrawn();
+    return this.#slots.peek()?.value;
+  }
+
+  shift(): V | undefined {
+    this.#skipWithdrawn();
+    const slot = this.#slots.shift();
+    if (!slot) return undefined;
+    this.#byKey.delete(slot.key);
+    return slot.value;
+  }
+
+  /** Withdraws the entry of `key`; true if it was queued. */
+  remove(key: K): boolean {
+    const slot = this.#byKey.get(key);
+    if (!slot) return false;
+    slot.live = false;
+    this.#byKey.delete(key);
+    return true;
+  }
+
+  /** Empties the queue, returning what it held, oldest first. */
+  drain(): V[] {
+    const out: V[] = [];
+    for (const slot of this.#slots.drain()) if (slot.live) out.push(slot.value);
+    this.#byKey.clear();
+    return out;
+  }
+
+  #skipWithdrawn(): void {
+    while (this.#slots.peek()?.live === false) this.#slots.shift();
+  }
+}

@@ -8,7 +8,7 @@ export * from "./apc.js";
 export * from "./backend.js";
 export * from "./buffers.js";
 export * from "./constants.js";
-export { Deque } from "./deque.js";
+export { Deque, PendingQueue } from "./deque.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./inet.js";

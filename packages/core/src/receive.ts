@@ -5,8 +5,9 @@
  * datagram as it arrives (dgram).
  */
 
-import { MSG_PARTIAL, MSG_PEEK, WSA_OPERATION_ABORTED, WSAEMSGSIZE } from "./constants.js";
-import { Deque } from "./deque.js";
+import { viewsIntact } from "./buffers.js";
+import { MSG_PARTIAL, MSG_PEEK, WSA_OPERATION_ABORTED, WSAEFAULT, WSAEMSGSIZE } from "./constants.js";
+import { Deque, PendingQueue } from "./deque.js";
 import type { ReceiveCompletion } from "./operation.js";
 import type { Endpoint } from "./sockaddr.js";
 
@@ -38,6 +39,8 @@ interface Arrived {
 
 interface Posted {
   readonly views: readonly Uint8Array[];
+  /** What the views held when the receive was posted. */
+  readonly byteLength: number;
   readonly flags: number;
   readonly completion: ReceiveCompletion;
 }
@@ -52,7 +55,7 @@ export class ReceiveQueue {
   /** Datagrams dropped because they did not fit. */
   drops = 0;
   readonly #arrived = new Deque<Arrived>();
-  readonly #posted = new Deque<Posted>();
+  readonly #posted = new PendingQueue<ReceiveCompletion, Posted>();
   #bytes = 0;
 
   constructor(public limit: number) {}
@@ -80,7 +83,9 @@ export class ReceiveQueue {
 
   /** A receive was posted: served at once if a datagram waits, else in turn. */
   post(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): void {
-    this.#posted.push({ views, flags, completion });
+    let byteLength = 0;
+    for (let i = 0; i < views.length; i++) byteLength += (views[i] as Uint8Array).length;
+    this.#posted.push(completion, { views, byteLength, flags, completion });
     this.#serve();
   }
 
@@ -89,6 +94,12 @@ export class ReceiveQueue {
       const arrived = this.#arrived.peek();
       if (!arrived) return;
       this.#posted.shift();
+      if (!viewsIntact(posted.views, posted.byteLength)) {
+        // The caller detached or shrank a buffer after posting: the receive fails and the
+        // datagram stays for the next one (nothing is lost, nothing is miscounted).
+        posted.completion.complete(WSAEFAULT, 0);
+        continue;
+      }
       if ((posted.flags & MSG_PEEK) === 0) {
         this.#arrived.shift();
         this.#bytes -= arrived.data.byteLength;
@@ -99,12 +110,7 @@ export class ReceiveQueue {
 
   /** Withdraws a posted receive; true if it was waiting. */
   cancel(completion: ReceiveCompletion): boolean {
-    let found = false;
-    for (const posted of this.#posted.drain()) {
-      if (posted.completion === completion) found = true;
-      else this.#posted.push(posted);
-    }
-    return found;
+    return this.#posted.remove(completion);
   }
 
   /** Aborts every posted receive and forgets what arrived (the socket is closing). */

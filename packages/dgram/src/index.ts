@@ -14,20 +14,23 @@ import {
   type BackendOption,
   type BackendSocket,
   type Completion,
-  Deque,
   type Endpoint,
   failedNow,
   type IPFamily,
+  PendingQueue,
   parseEndpoint,
   type ReceiveCompletion,
   ReceiveQueue,
   SEND_PENDING,
   type SendOutcome,
+  viewsIntact,
   WSA_OPERATION_ABORTED,
+  WSAEFAULT,
   WSAENETDOWN,
   WSAENOTSOCK,
   wsaFromOsError,
 } from "@wsasendto/core";
+import { kernelDrops } from "./kernel-drops.js";
 
 /** The receive buffer before a bind tells the kernel's (Windows' default SO_RCVBUF). */
 const DEFAULT_RECEIVE_BUFFER = 65536;
@@ -66,13 +69,19 @@ class DgramSocket implements BackendSocket {
   #closed = false;
   #error: unknown = null;
   #inFlight = 0;
-  readonly #backlog = new Deque<Queued>();
+  readonly #backlog = new PendingQueue<Completion, Queued>();
   readonly #deferred = new Map<BackendOption, number>();
   /** dgram reads every datagram as it arrives: they wait here, up to SO_RCVBUF. */
   readonly #received = new ReceiveQueue(DEFAULT_RECEIVE_BUFFER);
   #receiveBufferSet = false;
   #peer: Endpoint | null = null;
   #referenced = false;
+  /**
+   * The kernel's drops as last read, once someone asked (undefined before): read again at
+   * close, since a closed socket has no row to read.
+   */
+  #kernelDrops: number | undefined = undefined;
+  #dropsAsked = false;
 
   constructor(family: IPFamily) {
     this.#socket = dgram.createSocket({
@@ -139,8 +148,22 @@ class DgramSocket implements BackendSocket {
     else this.#socket.unref();
   }
 
-  drops(): number {
-    return this.#received.drops;
+  /**
+   * Datagrams lost on the way to the caller: dropped by the kernel (its buffer full while
+   * Node was busy; Linux tells, through /proc/net/udp) plus dropped by this backend's own
+   * queue (past SO_RCVBUF). Undefined where the kernel's share cannot be told.
+   */
+  drops(): number | undefined {
+    this.#dropsAsked = true;
+    if (!this.#closed) this.#kernelDrops = this.#readKernelDrops();
+    const kernel = this.#kernelDrops;
+    return kernel === undefined ? undefined : kernel + this.#received.drops;
+  }
+
+  #readKernelDrops(): number | undefined {
+    const local = this.localAddress();
+    // An unbound socket has no kernel socket yet: nothing can have been dropped.
+    return local ? kernelDrops(local) : 0;
   }
 
   send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, _flags: number, completion: Completion): SendOutcome {
@@ -149,27 +172,13 @@ class DgramSocket implements BackendSocket {
       const rc = this.#submit(views, byteLength, to, completion);
       return rc === 0 ? SEND_PENDING : failedNow(rc);
     }
-    this.#backlog.push({ views, byteLength, to, completion });
+    this.#backlog.push(completion, { views, byteLength, to, completion });
     return SEND_PENDING;
   }
 
   #submit(views: readonly Uint8Array[], byteLength: number, to: Endpoint, completion: Completion): number {
-    // Several small views are copied into one Buffer: dgram's list path (fixBufferList)
-    // makes a new Buffer per view and libuv one uv_buf each, which costs more than
-    // copying up to a few KiB. Larger datagrams go as a list, gathered by the kernel.
-    let payload: Uint8Array | Uint8Array[] = views as Uint8Array[];
-    if (views.length > 1 && byteLength <= GATHER_COPY_LIMIT) {
-      const one = Buffer.allocUnsafe(byteLength);
-      let at = 0;
-      for (let i = 0; i < views.length; i++) {
-        const v = views[i] as Uint8Array;
-        one.set(v, at);
-        at += v.length;
-      }
-      payload = one;
-    }
     try {
-      this.#socket.send(payload, to.port, to.address, (err) => {
+      this.#socket.send(gather(views, byteLength), to.port, to.address, (err) => {
         this.#inFlight--;
         if (err) completion.complete(wsaFromOsError(err, WSAENETDOWN), 0, err);
         else completion.complete(0, byteLength);
@@ -186,7 +195,11 @@ class DgramSocket implements BackendSocket {
     while (!this.#closed && this.#inFlight < DGRAM_IN_FLIGHT) {
       const next = this.#backlog.shift();
       if (!next) return;
-      const rc = this.#submit(next.views, next.byteLength, next.to, next.completion);
+      // The caller's buffers are read only now: one detached or shrunk since the call
+      // fails its send (WSAEFAULT) instead of throwing out of dgram's callback.
+      const rc = viewsIntact(next.views, next.byteLength)
+        ? this.#submit(next.views, next.byteLength, next.to, next.completion)
+        : WSAEFAULT;
       if (rc !== 0) next.completion.complete(rc, 0);
     }
   }
@@ -196,13 +209,8 @@ class DgramSocket implements BackendSocket {
       this.#holdOpen();
       return true;
     }
-    let found = false;
-    // Only the withdrawn send leaves the backlog; the others keep their order.
-    for (const queued of this.#backlog.drain()) {
-      if (queued.completion === completion) found = true;
-      else this.#backlog.push(queued);
-    }
-    return found;
+    // Only the withdrawn send leaves the backlog (in O(1)); the others keep their order.
+    return this.#backlog.remove(completion);
   }
 
   localAddress(): Endpoint | null {
@@ -276,6 +284,7 @@ class DgramSocket implements BackendSocket {
     // handed to dgram complete through their callbacks: sent, or ECANCELED (aborted)
     // when libuv drops them at close.
     for (const queued of this.#backlog.drain()) queued.completion.complete(WSA_OPERATION_ABORTED, 0);
+    if (this.#dropsAsked) this.#kernelDrops = this.#readKernelDrops();
     this.#received.abort();
     try {
       this.#socket.close();
@@ -283,6 +292,23 @@ class DgramSocket implements BackendSocket {
       // Already closed by dgram itself: nothing left to release.
     }
   }
+}
+
+/**
+ * The payload dgram sends. Several small views are copied into one Buffer: dgram's list
+ * path (fixBufferList) makes a new Buffer per view and libuv one uv_buf each, which costs
+ * more than copying up to a few KiB. Larger datagrams go as a list, gathered by the kernel.
+ */
+function gather(views: readonly Uint8Array[], byteLength: number): Uint8Array | Uint8Array[] {
+  if (views.length <= 1 || byteLength > GATHER_COPY_LIMIT) return views as Uint8Array[];
+  const one = Buffer.allocUnsafe(byteLength);
+  let at = 0;
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i] as Uint8Array;
+    one.set(v, at);
+    at += v.length;
+  }
+  return one;
 }
 
 /** The dgram backend. */

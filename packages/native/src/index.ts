@@ -15,20 +15,22 @@ import {
   type BatchItem,
   type Completion,
   completedNow,
-  Deque,
   type Endpoint,
   failedNow,
   formatIPv6,
   type IPFamily,
   MSG_PARTIAL,
   MSG_PEEK,
+  PendingQueue,
   parseIPv4,
   parseIPv6,
   type ReceiveCompletion,
   SEND_PENDING,
   type SendOutcome,
+  viewsIntact,
   WSA_IO_PENDING,
   WSA_OPERATION_ABORTED,
+  WSAEFAULT,
   WSAEMSGSIZE,
   WSAENETDOWN,
   WSAENOTSOCK,
@@ -202,6 +204,8 @@ function onWindowsCompletion(id: number, status: number, bytes: number, flags = 
 /** Windows: a receive the core asked for, from the moment it goes to Winsock until it completes. */
 interface PostedReceive {
   readonly views: readonly Uint8Array[];
+  /** What the views held when the receive was posted. */
+  readonly byteLength: number;
   readonly flags: number;
   readonly completion: ReceiveCompletion;
 }
@@ -213,6 +217,8 @@ function messageFlags(out: Uint8Array): number {
 
 interface Waiting {
   readonly views: readonly Uint8Array[];
+  /** What the views held at the call. */
+  readonly byteLength: number;
   readonly to: Endpoint;
   readonly flags: number;
   readonly completion: Completion;
@@ -223,10 +229,10 @@ class NativeSocket implements BackendSocket {
   readonly #h: number;
   readonly #family: IPFamily;
   #closed = false;
-  readonly #waiting = new Deque<Waiting>();
+  readonly #waiting = new PendingQueue<Completion, Waiting>();
   #watcher: unknown = null;
   #watching = 0;
-  readonly #receives = new Deque<{ views: readonly Uint8Array[]; flags: number; completion: ReceiveCompletion }>();
+  readonly #receives = new PendingQueue<Completion, PostedReceive>();
   #socketError = 0;
   #peer: Endpoint | null = null;
   /** Windows: receives handed to Winsock (or about to be handed again) and not yet complete. */
@@ -250,7 +256,7 @@ class NativeSocket implements BackendSocket {
     return 0;
   }
 
-  send(views: readonly Uint8Array[], _byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome {
+  send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome {
     if (this.#b.errors === "win32") return this.#sendOverlapped(views, to, flags, completion);
     if (this.#waiting.length === 0) {
       const n = this.#sendNow(views, to, flags);
@@ -259,7 +265,7 @@ class NativeSocket implements BackendSocket {
     }
     // Behind a send that is waiting, or refused for lack of room: wait, in order. The
     // views keep the caller's bytes alive until the send completes.
-    this.#waiting.push({ views, to, flags, completion });
+    this.#waiting.push(completion, { views, byteLength, to, flags, completion });
     this.#watch();
     return SEND_PENDING;
   }
@@ -361,10 +367,17 @@ class NativeSocket implements BackendSocket {
       if (error > 0) this.#socketError = toWsa(b, error);
     }
     for (let next = this.#receives.peek(); next && !this.#closed; next = this.#receives.peek()) {
-      if (!this.#tryReceive(next.views, next.flags, next.completion)) break;
+      if (!this.#tryReceive(next)) break;
       this.#receives.shift();
     }
     for (let next = this.#waiting.peek(); next && !this.#closed; next = this.#waiting.peek()) {
+      // The caller's buffers are read again only now: one detached or shrunk since the
+      // call fails its send rather than sending fewer bytes than were asked for.
+      if (!viewsIntact(next.views, next.byteLength)) {
+        this.#waiting.shift();
+        next.completion.complete(WSAEFAULT, 0);
+        continue;
+      }
       const n = this.#sendNow(next.views, next.to, next.flags);
       if (n < 0 && b.isRetryable(-n)) break;
       this.#waiting.shift();
@@ -376,9 +389,12 @@ class NativeSocket implements BackendSocket {
 
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
     if (this.#closed) return WSAENOTSOCK;
-    if (this.#b.errors === "win32") return this.#receiveOverlapped(views, flags, completion);
-    if (this.#receives.length === 0 && this.#tryReceive(views, flags, completion)) return 0;
-    this.#receives.push({ views, flags, completion });
+    let byteLength = 0;
+    for (let i = 0; i < views.length; i++) byteLength += (views[i] as Uint8Array).length;
+    const r: PostedReceive = { views, byteLength, flags, completion };
+    if (this.#b.errors === "win32") return this.#receiveOverlapped(r);
+    if (this.#receives.length === 0 && this.#tryReceive(r)) return 0;
+    this.#receives.push(completion, r);
     this.#watch();
     return 0;
   }
@@ -388,9 +404,16 @@ class NativeSocket implements BackendSocket {
    * datagram, or an error); false when nothing is there yet. On a connected socket
    * datagrams from others are read and dropped, as the kernel of a connected socket does.
    */
-  #tryReceive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): boolean {
+  #tryReceive(r: PostedReceive): boolean {
     const b = this.#b;
     if (!b.recv) return false;
+    const { views, flags, completion } = r;
+    // A receive that waited may meet buffers the caller detached or shrank since: it
+    // fails, and the datagram stays for the next receive.
+    if (!viewsIntact(views, r.byteLength)) {
+      completion.complete(WSAEFAULT, 0);
+      return true;
+    }
     if (this.#socketError !== 0) {
       const error = this.#socketError;
       this.#socketError = 0;
@@ -440,14 +463,14 @@ class NativeSocket implements BackendSocket {
    * put it behind a later one. Completes during the call when a datagram was waiting.
    * Returns 0, or the code that failed it at once (then nothing completes).
    */
-  #receiveOverlapped(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
+  #receiveOverlapped(r: PostedReceive): number {
     if (!this.#b.recvOverlapped) return WSAEOPNOTSUPP;
     if (this.#receives.length > 0 || (this.#peer !== null && this.#posted > 0)) {
-      this.#receives.push({ views, flags, completion });
+      this.#receives.push(r.completion, r);
       return 0;
     }
     this.#posted++;
-    const error = this.#postReceive({ views, flags, completion }, 0);
+    const error = this.#postReceive(r, 0);
     if (error !== 0) this.#posted--;
     return error;
   }
@@ -503,7 +526,11 @@ class NativeSocket implements BackendSocket {
   }
 
   #repostReceive(r: PostedReceive, dropped: number): void {
-    const error = this.#closed ? WSA_OPERATION_ABORTED : this.#postReceive(r, dropped);
+    const error = this.#closed
+      ? WSA_OPERATION_ABORTED
+      : viewsIntact(r.views, r.byteLength)
+        ? this.#postReceive(r, dropped)
+        : WSAEFAULT;
     if (error !== 0) this.#finishReceive(r, error);
   }
 
@@ -531,7 +558,7 @@ class NativeSocket implements BackendSocket {
       if (this.#peer !== null && this.#posted > 0) return;
       this.#receives.shift();
       this.#posted++;
-      const error = this.#postReceive(next, 0);
+      const error = viewsIntact(next.views, next.byteLength) ? this.#postReceive(next, 0) : WSAEFAULT;
       if (error !== 0) this.#finishReceive(next, error);
     }
   }
@@ -547,16 +574,8 @@ class NativeSocket implements BackendSocket {
   }
 
   cancel(completion: Completion): boolean {
-    let found = false;
-    for (const r of this.#receives.drain()) {
-      if (r.completion === completion) found = true;
-      else this.#receives.push(r);
-    }
-    for (const w of this.#waiting.drain()) {
-      if (w.completion === completion) found = true;
-      else this.#waiting.push(w);
-    }
-    return found;
+    // O(1) each: withdrawing many operations is linear in their number.
+    return this.#receives.remove(completion) || this.#waiting.remove(completion);
   }
 
   localAddress(): Endpoint | null {
