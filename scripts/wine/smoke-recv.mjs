@@ -648,6 +648,38 @@ await check("WSARecvFrom with a completion routine, run by SleepEx", async () =>
   assert.equal(buf2.toString("latin1", 0, 7), "waiting");
   assert.equal(ws.closesocket(s), 0);
 });
+for (const [label, wait] of [
+  ["SleepEx(0, FALSE)", () => ws.SleepEx(0, false)],
+  ["WSAWaitForMultipleEvents(..., 0, ...)", (ev) => ws.WSAWaitForMultipleEvents(1, [ev], false, 0, false)],
+]) {
+  await check(`a receive polled with HasOverlappedIoCompleted and ${label} completes`, async () => {
+    // Progress while polling: the completion port's report reaches JavaScript only when
+    // Node's loop turns, which a zero-timeout wait now lets it do.
+    const s = ws.WSASocket(ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP, null, 0, ws.WSA_FLAG_OVERLAPPED);
+    const local = { sin_family: ws.AF_INET, sin_port: 0, sin_addr: { s_addr: ws.inet_addr("127.0.0.1") } };
+    assert.equal(ws.bind(s, local, ws.sizeof(local)), 0);
+    const name = {};
+    assert.equal(ws.getsockname(s, name, { value: 16 }), 0);
+    const ov = new ws.WSAOVERLAPPED();
+    ov.hEvent = ws.WSACreateEvent();
+    const buf = Buffer.alloc(16);
+    assert.equal(ws.WSARecvFrom(s, [{ len: 16, buf }], 1, null, { value: 0 }, null, null, ov, null), ws.SOCKET_ERROR);
+    assert.equal(ws.WSAGetLastError(), ws.WSA_IO_PENDING);
+    const sender = ws.socket(ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP);
+    const rc = ws.WSASendTo(sender, [{ len: 6, buf: Buffer.from("polled") }], 1, null, 0, name, 16, new ws.WSAOVERLAPPED(), null);
+    assert.ok(rc === 0 || ws.WSAGetLastError() === ws.WSA_IO_PENDING);
+    let polls = 0;
+    while (!ws.HasOverlappedIoCompleted(ov) && polls < 20000) {
+      await wait(ov.hEvent);
+      polls++;
+    }
+    assert.ok(ws.HasOverlappedIoCompleted(ov), `no progress after ${polls} polls`);
+    assert.equal(buf.toString("latin1", 0, ov.InternalHigh), "polled");
+    assert.equal(ws.closesocket(sender), 0);
+    assert.equal(ws.closesocket(s), 0);
+    return `${polls} polls`;
+  });
+}
 ws.WSACleanup();
 
 tx.close();

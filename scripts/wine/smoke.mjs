@@ -612,6 +612,32 @@ if (rc !== 0) {
     assert.equal(ws.closesocket(s), 0);
     return r === 0 ? "completed at once" : "pending, then signalled";
   });
+  await checkAsync("a burst of 2,000 overlapped sends polled with SleepEx(0, TRUE) every 100 posts all complete", async () => {
+    // Progress while polling: a zero-timeout wait lets Node's loop turn, so completions
+    // from the port arrive (on the throttled loopback these sends really pend).
+    const s = ws.WSASocket(ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP, null, 0, ws.WSA_FLAG_OVERLAPPED);
+    const to = { sin_family: ws.AF_INET, sin_port: ws.htons(r4.port), sin_addr: { s_addr: ws.inet_addr("127.0.0.1") } };
+    const TOTAL = 2000;
+    let ok = 0;
+    let pending = 0;
+    const refused = [];
+    const payload = Buffer.from("poll");
+    for (let i = 0; i < TOTAL; i++) {
+      const rc = ws.WSASendTo(s, [{ len: 4, buf: payload }], 1, null, 0, to, 16, new ws.WSAOVERLAPPED(), (e, n) => {
+        if (e === 0 && n === 4) ok++;
+      });
+      if (rc !== 0) {
+        if (ws.WSAGetLastError() === ws.WSA_IO_PENDING) pending++;
+        else refused.push(ws.WSAGetLastError());
+      }
+      if (i % 100 === 99) await ws.SleepEx(0, true);
+    }
+    assert.deepEqual(refused, []);
+    for (let polls = 0; ok < TOTAL && polls < 20000; polls++) await ws.SleepEx(0, true);
+    assert.equal(ok, TOTAL);
+    assert.equal(ws.closesocket(s), 0);
+    return `${pending} pended`;
+  });
   ws.WSACleanup();
 }
 

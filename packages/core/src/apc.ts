@@ -9,8 +9,9 @@
  * never nested: a wait begun by a routine does not run routines until the running
  * ones have returned.
  */
-import { INFINITE, WAIT_IO_COMPLETION } from "./constants.js";
+import { WAIT_IO_COMPLETION } from "./constants.js";
 import { isU32 } from "./inet.js";
+import { settled, startTimer } from "./progress.js";
 
 type Apc = () => void;
 
@@ -80,24 +81,30 @@ function wake(): void {
 
 /**
  * `SleepEx(dwMilliseconds, bAlertable)`: a Promise of 0 after the time, or of
- * `WAIT_IO_COMPLETION` when it was alertable and ran completion routines.
+ * `WAIT_IO_COMPLETION` when it was alertable and ran completion routines. Any time below
+ * `INFINITE` is waited in full; 0 lets Node's loop turn once (pending I/O progresses, as
+ * it does on Windows while a thread polls), then ends.
  */
 export function SleepEx(dwMilliseconds: number, bAlertable: boolean): Promise<number> {
   const ms = isU32(dwMilliseconds) ? dwMilliseconds : 0;
   if (bAlertable && apcsRunnable()) {
     runApcs();
-    return Promise.resolve(WAIT_IO_COMPLETION);
+    return settled(WAIT_IO_COMPLETION);
   }
-  if (ms === 0) return Promise.resolve(0);
   return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
     let remove: (() => void) | undefined;
     const finish = (value: number) => {
-      if (timer !== undefined) clearTimeout(timer);
+      stop();
       remove?.();
       resolve(value);
     };
     if (bAlertable) remove = addAlertableWaiter(() => finish(WAIT_IO_COMPLETION));
-    if (ms !== INFINITE) timer = setTimeout(finish, ms, 0);
+    const stop = startTimer(ms, () => {
+      // After a turn of the loop, routines queued by what completed in it run now.
+      if (bAlertable && apcsRunnable()) {
+        runApcs();
+        finish(WAIT_IO_COMPLETION);
+      } else finish(0);
+    });
   });
 }

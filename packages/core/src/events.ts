@@ -4,7 +4,6 @@
  */
 import { addAlertableWaiter, apcsRunnable, runApcs } from "./apc.js";
 import {
-  WSA_INFINITE,
   WSA_INVALID_HANDLE,
   WSA_INVALID_PARAMETER,
   WSA_MAXIMUM_WAIT_EVENTS,
@@ -15,6 +14,7 @@ import {
 } from "./constants.js";
 import { isU32 } from "./inet.js";
 import { setLastError } from "./last-error.js";
+import { settled, startTimer } from "./progress.js";
 
 /** A Winsock event object: what `WSACreateEvent()` returns. Opaque: use the WSA calls. */
 export class WSAEVENT {
@@ -90,8 +90,7 @@ function captureEvents(lphEvents: unknown, count: number): WSAEVENT[] | number {
 }
 
 function failed(code: number): Promise<number> {
-  setLastError(code);
-  return Promise.resolve(WSA_WAIT_FAILED);
+  return settled(WSA_WAIT_FAILED, code);
 }
 
 /**
@@ -116,17 +115,15 @@ export function WSAWaitForMultipleEvents(
     return live.findIndex((e) => e.signalled);
   };
   const now = satisfied();
-  if (now >= 0) return Promise.resolve(WSA_WAIT_EVENT_0 + now);
+  if (now >= 0) return settled(WSA_WAIT_EVENT_0 + now);
   if (fAlertable && apcsRunnable()) {
     runApcs();
-    return Promise.resolve(WSA_WAIT_IO_COMPLETION);
+    return settled(WSA_WAIT_IO_COMPLETION);
   }
-  if (dwTimeout === 0) return Promise.resolve(WSA_WAIT_TIMEOUT);
   return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
     let removeAlertable: (() => void) | undefined;
     const finish = (value: number) => {
-      if (timer !== undefined) clearTimeout(timer);
+      stop();
       removeAlertable?.();
       for (const e of live) e.waiters.delete(onSignal);
       resolve(value);
@@ -137,6 +134,13 @@ export function WSAWaitForMultipleEvents(
     };
     for (const e of live) e.waiters.add(onSignal);
     if (fAlertable) removeAlertable = addAlertableWaiter(() => finish(WSA_WAIT_IO_COMPLETION));
-    if (dwTimeout !== WSA_INFINITE) timer = setTimeout(finish, dwTimeout, WSA_WAIT_TIMEOUT);
+    // Any time below WSA_INFINITE is waited in full; 0 lets Node's loop turn once, so
+    // that what completes in that turn can still signal (a polling loop progresses).
+    const stop = startTimer(dwTimeout, () => {
+      if (fAlertable && apcsRunnable()) {
+        runApcs();
+        finish(WSA_WAIT_IO_COMPLETION);
+      } else finish(WSA_WAIT_TIMEOUT);
+    });
   });
 }

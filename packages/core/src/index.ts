@@ -15,6 +15,7 @@ export * from "./inet.js";
 export { WSAGetLastError, WSASetLastError } from "./last-error.js";
 export * from "./operation.js";
 export * from "./os-errors.js";
+export { resolveSoon } from "./progress.js";
 export * from "./receive.js";
 export * from "./sockaddr.js";
 export * from "./socket.js";

@@ -44,6 +44,7 @@ import {
 import { isU32 } from "./inet.js";
 import { setLastError } from "./last-error.js";
 import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
+import { resolveSoon, settled } from "./progress.js";
 import {
   type Endpoint,
   ipFamilyOf,
@@ -71,8 +72,7 @@ function fail(code: number): number {
 }
 
 function failLater(code: number): Promise<number> {
-  setLastError(code);
-  return Promise.resolve(SOCKET_ERROR);
+  return settled(SOCKET_ERROR, code);
 }
 
 function isRef(value: unknown): value is Ref {
@@ -382,22 +382,22 @@ function writeRef(ref: Ref, value: number): number {
  * began completes; `report` writes its out-parameters and gives the last error.
  */
 function blocking(start: (op: Operation) => number, report: (op: Operation) => number): Promise<number> {
-  let settle!: (rc: number) => void;
-  const promise = new Promise<number>((resolve) => {
-    settle = resolve;
-  });
+  let settle: ((rc: number) => void) | null = null;
+  let code = 0;
   const op = new Operation(null, null, (done) => {
-    const code = report(done);
-    setLastError(code);
-    settle(code === 0 ? 0 : SOCKET_ERROR);
+    code = report(done);
+    if (settle) resolveSoon(settle, code === 0 ? 0 : SOCKET_ERROR, code);
   });
   op.limited = false;
   const rc = start(op);
-  if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
+  if (rc === STARTED_COMPLETED) return settled(code === 0 ? 0 : SOCKET_ERROR, code);
+  if (rc !== STARTED_PENDING) {
     op.abandon();
     return failLater(rc);
   }
-  return promise;
+  return new Promise<number>((resolve) => {
+    settle = resolve;
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   Operation,
   openSocket,
   parseEndpoint,
+  resolveSoon,
   type SocketEntry,
   STARTED_COMPLETED,
   STARTED_PENDING,
@@ -296,10 +297,11 @@ export class UdpSocket {
     let synchronously = true;
     const op = new Operation(null, null, (done) => {
       if (signal) this.#bySignal.get(signal)?.delete(done);
-      if (done.status === 0) resolve({ bytesSent: done.bytes, completedSynchronously: synchronously });
+      // A loop of awaited sends must not starve Node's loop (dgram calls back on nextTick).
+      if (done.status === 0) resolveSoon(resolve, { bytesSent: done.bytes, completedSynchronously: synchronously });
       else {
         const cause = done.cause ?? (done.status === WSA_OPERATION_ABORTED ? signal?.reason : undefined);
-        reject(new WSAError(done.status, syscall, { cause }));
+        resolveSoon(reject, new WSAError(done.status, syscall, { cause }));
       }
     });
     return {
