@@ -22,32 +22,40 @@ export function procAddressHex(bytes: Uint8Array): string {
 }
 
 /**
- * The `drops` column of the one row of `table` (the text of /proc/net/udp or udp6) whose
- * local address is `address` (hex, as {@link procAddressHex} gives it) and port is `port`;
- * undefined when no row or several match.
+ * The `drops` column of the one socket in `table` (the text of /proc/net/udp or udp6)
+ * whose local address is `addressHex` (as {@link procAddressHex} gives it) and port is
+ * `port`; undefined when no socket or several match. Rows are told apart by inode: the
+ * kernel may print a row twice when sockets come and go while the file is read.
  */
 export function dropsFromTable(table: string, addressHex: string, port: number): number | undefined {
   const local = `${addressHex}:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  let found: number | undefined;
-  let matches = 0;
+  const byInode = new Map<string, number>();
   for (const line of table.split("\n")) {
     const fields = line.trim().split(/\s+/);
     if (fields[1] !== local) continue;
-    matches++;
-    found = Number(fields[fields.length - 1]);
+    byInode.set(fields[9] ?? "", Number(fields[fields.length - 1]));
   }
-  return matches === 1 && Number.isSafeInteger(found) ? found : undefined;
+  const [drops] = byInode.values();
+  return byInode.size === 1 && Number.isSafeInteger(drops) ? drops : undefined;
 }
+
+/** Reads of the table before giving up on a socket missing from it (sockets coming and going can hide a row). */
+const READS = 3;
 
 /** The kernel's drops for the socket bound to `local`, or undefined where they cannot be told. */
 export function kernelDrops(local: Endpoint): number | undefined {
   if (process.platform !== "linux") return undefined;
   const bytes = local.family === 4 ? parseIPv4(local.address) : parseIPv6(local.address);
   if (!bytes) return undefined;
-  try {
-    const table = readFileSync(local.family === 4 ? "/proc/net/udp" : "/proc/net/udp6", "latin1");
-    return dropsFromTable(table, procAddressHex(bytes), local.port);
-  } catch {
-    return undefined;
+  const hex = procAddressHex(bytes);
+  const path = local.family === 4 ? "/proc/net/udp" : "/proc/net/udp6";
+  for (let i = 0; i < READS; i++) {
+    try {
+      const drops = dropsFromTable(readFileSync(path, "latin1"), hex, local.port);
+      if (drops !== undefined) return drops;
+    } catch {
+      return undefined;
+    }
   }
+  return undefined;
 }
