@@ -46,6 +46,18 @@ export function detachedView(size = 8): Uint8Array {
   return view;
 }
 
+/** A Proxy whose handler was revoked: every operation on it throws a TypeError. */
+export function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+/** An object whose conversions to a primitive (valueOf, toString, Symbol.toPrimitive) throw. */
+export function throwingValueOf(): object {
+  return { valueOf: thrower, toString: thrower, [Symbol.toPrimitive]: thrower };
+}
+
 /** Values every parameter gets. */
 export const COMMON: readonly Hostile[] = [
   { label: "undefined", make: () => undefined },
@@ -59,7 +71,54 @@ export const COMMON: readonly Hostile[] = [
   { label: "throwing Proxy", make: () => new Proxy({}, ALL_TRAPS_THROW) },
   { label: "frozen object", make: () => Object.freeze({ value: 0 }) },
   { label: "detached buffer", make: () => detachedView() },
+  { label: "revoked Proxy", make: revokedProxy },
+  { label: "throwing valueOf", make: throwingValueOf },
+  { label: "bigint", make: () => 1n },
 ];
+
+/** Further numbers: out of range, not finite, not integers. */
+export const NUMBERS: readonly Hostile[] = [
+  { label: "Infinity", make: () => Number.POSITIVE_INFINITY },
+  { label: "-Infinity", make: () => Number.NEGATIVE_INFINITY },
+  { label: "fraction", make: () => 1.5 },
+  { label: "2**64 bigint", make: () => 2n ** 64n },
+];
+
+/** The shape of the facade's WSAOVERLAPPED class, for {@link overlappedValues}. */
+type OverlappedClass = new () => object;
+
+/**
+ * Hostile WSAOVERLAPPED structures: real instances (they pass `instanceof`) that cannot be
+ * written, or whose fields throw when read or written.
+ */
+export function overlappedValues(WSAOVERLAPPED: OverlappedClass): readonly Hostile[] {
+  /** A subclass whose instances turn every field into throwing accessors. */
+  class ThrowingOverlapped extends WSAOVERLAPPED {
+    constructor() {
+      super();
+      for (const key of ["Internal", "InternalHigh", "Offset", "OffsetHigh", "hEvent"]) {
+        Object.defineProperty(this, key, { get: thrower, set: thrower, configurable: true });
+      }
+    }
+  }
+  /** A subclass whose fields read normally but refuse writes (getters without setters). */
+  class ReadOnlyOverlapped extends WSAOVERLAPPED {
+    constructor() {
+      super();
+      for (const key of ["Internal", "InternalHigh"]) Object.defineProperty(this, key, { get: () => 0, configurable: true });
+    }
+  }
+  return [
+    { label: "frozen WSAOVERLAPPED", make: () => Object.freeze(new WSAOVERLAPPED()) },
+    { label: "WSAOVERLAPPED subclass with throwing accessors", make: () => new ThrowingOverlapped() },
+    { label: "WSAOVERLAPPED subclass with read-only fields", make: () => new ReadOnlyOverlapped() },
+    { label: "WSAOVERLAPPED Proxy whose traps throw", make: () => new Proxy(new WSAOVERLAPPED(), ALL_TRAPS_THROW) },
+    {
+      label: "WSAOVERLAPPED whose Internal is a Symbol",
+      make: () => Object.assign(new WSAOVERLAPPED(), { Internal: Symbol("hostile") }),
+    },
+  ];
+}
 
 /** Extra values for counts. */
 export const COUNTS: readonly Hostile[] = [{ label: "2**32-1", make: () => 2 ** 32 - 1 }];

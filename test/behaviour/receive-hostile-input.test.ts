@@ -49,7 +49,7 @@ const EXTRA = {
 } satisfies Record<string, readonly Hostile[]>;
 
 /** Object-like hostile values: legitimate for an out-parameter (any object can hold `value`). */
-const OBJECTS = ["throwing getters", "throwing Proxy", "frozen object", "detached buffer"] as const;
+const OBJECTS = ["throwing getters", "throwing Proxy", "frozen object", "detached buffer", "throwing valueOf"] as const;
 const NULLS = ["undefined", "null"] as const;
 
 interface Param {

@@ -64,14 +64,20 @@ export const WSA_ERRORS = Object.freeze(Object.fromEntries(WSA_ERROR_TABLE.map((
 const nameByCode = new Map<number, WSAErrorName>(WSA_ERROR_TABLE.map(([name, code]) => [code, name]));
 const messageByCode = new Map<number, string>(WSA_ERROR_TABLE.map(([, code, message]) => [code, message]));
 
-/** The name of a Winsock error number, or `undefined` for a number not in the table. */
+/** The name of a Winsock error number, or `undefined` for anything not in the table; never throws. */
 export function wsaErrorName(code: number): WSAErrorName | undefined {
   return nameByCode.get(code);
 }
 
-/** The message of a Winsock error number (Winsock's own wording). */
+/**
+ * The message of a Winsock error number (Winsock's own wording); for a number not in the
+ * table `"Unknown Winsock error <n>."`, and for what is not a number
+ * `"Unknown Winsock error."`. Always a string, never a throw.
+ */
 export function wsaErrorMessage(code: number): string {
-  return messageByCode.get(code) ?? `Unknown Winsock error ${code}.`;
+  const message = messageByCode.get(code);
+  if (message !== undefined) return message;
+  return typeof code === "number" ? `Unknown Winsock error ${code}.` : "Unknown Winsock error.";
 }
 
 /** Options of {@link WSAError}. */
@@ -82,10 +88,35 @@ export interface WSAErrorOptions {
   readonly message?: string;
 }
 
+/** Reads the options of a {@link WSAError}; what cannot be read (a throwing getter, a revoked Proxy) is left out. */
+function readOptions(options: unknown): { cause: unknown; message: string | undefined } {
+  let cause: unknown;
+  let message: string | undefined;
+  if (typeof options === "object" && options !== null) {
+    try {
+      cause = (options as WSAErrorOptions).cause;
+    } catch {
+      cause = undefined;
+    }
+    try {
+      const m = (options as WSAErrorOptions).message;
+      message = typeof m === "string" ? m : undefined;
+    } catch {
+      message = undefined;
+    }
+  }
+  return { cause, message };
+}
+
 /**
  * A Winsock error, as the idiomatic API throws it: `code` is the name (`"WSAEMSGSIZE"`),
  * `errno` the number (10040), `syscall` the call that failed, and `cause` the OS or Node
  * error it was translated from, when there was one.
+ *
+ * The constructor never throws: an `errno` that is not an integer becomes `WSAEINVAL`
+ * (10022), as does the `code` of a number outside the table; a `syscall` that is not a
+ * string becomes `""` (and the message then has no call name); options that cannot be
+ * read are left out. So `new WSAError()` is a `WSAEINVAL` error.
  */
 export class WSAError extends Error {
   /** The Winsock name of the error, such as `"WSAEMSGSIZE"`. */
@@ -96,13 +127,15 @@ export class WSAError extends Error {
   readonly syscall: string;
 
   constructor(errno: number, syscall: string, options: WSAErrorOptions = {}) {
-    const code = nameByCode.get(errno) ?? "WSAEINVAL";
-    super(options.message ?? `${syscall}: ${code} (${errno}): ${wsaErrorMessage(errno)}`, {
-      cause: options.cause,
-    });
+    const number = typeof errno === "number" && Number.isInteger(errno) ? errno : WSA_ERRORS.WSAEINVAL;
+    const call = typeof syscall === "string" ? syscall : "";
+    const code = nameByCode.get(number) ?? "WSAEINVAL";
+    const { cause, message } = readOptions(options);
+    const text = `${code} (${number}): ${wsaErrorMessage(number)}`;
+    super(message ?? (call ? `${call}: ${text}` : text), { cause });
     this.name = "WSAError";
     this.code = code;
-    this.errno = errno;
-    this.syscall = syscall;
+    this.errno = number;
+    this.syscall = call;
   }
 }

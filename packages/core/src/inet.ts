@@ -6,37 +6,68 @@
 import { AF_INET, AF_INET6, INADDR_NONE, WSAEAFNOSUPPORT, WSAEFAULT } from "./constants.js";
 import { setLastError } from "./last-error.js";
 
-/** `MAKEWORD(low, high)`: a WORD from two bytes (`MAKEWORD(2, 2)` is 0x0202). */
+/**
+ * The number a byte-order helper works on, as C's integer conversion would see it, without
+ * running any code of the caller's: a number as it is, a bigint modulo 2^32, a string or a
+ * boolean converted as `Number()` converts it, and anything else (a Symbol, an object, a
+ * Proxy, `undefined`) 0. The helpers then keep the low bits, as C does.
+ */
+function integerOf(value: unknown): number {
+  switch (typeof value) {
+    case "number":
+      return value;
+    case "bigint":
+      return Number(BigInt.asUintN(32, value));
+    case "string":
+    case "boolean":
+      return Number(value);
+    default:
+      return 0;
+  }
+}
+
+/**
+ * `MAKEWORD(low, high)`: a WORD from two bytes (`MAKEWORD(2, 2)` is 0x0202). Each argument
+ * is read as {@link integerOf} reads it (0 for a Symbol or an object); never throws.
+ */
 export function MAKEWORD(low: number, high: number): number {
-  return ((low & 0xff) | ((high & 0xff) << 8)) >>> 0;
+  return ((integerOf(low) & 0xff) | ((integerOf(high) & 0xff) << 8)) >>> 0;
 }
 
-/** `htons`: host (little-endian) to network byte order, 16 bits. */
+/**
+ * `htons`: host (little-endian) to network byte order, 16 bits: a number in 0..0xffff.
+ * The argument is read as {@link integerOf} reads it (0 for a Symbol or an object); never throws.
+ */
 export function htons(hostshort: number): number {
-  return ((hostshort & 0xff) << 8) | ((hostshort >>> 8) & 0xff);
+  const n = integerOf(hostshort);
+  return ((n & 0xff) << 8) | ((n >>> 8) & 0xff);
 }
 
-/** `ntohs`: network to host byte order, 16 bits. */
+/** `ntohs`: network to host byte order, 16 bits; the same swap as {@link htons}. */
 export const ntohs: (netshort: number) => number = htons;
 
-/** `htonl`: host (little-endian) to network byte order, 32 bits. */
+/**
+ * `htonl`: host (little-endian) to network byte order, 32 bits: a number in 0..0xffffffff.
+ * The argument is read as {@link integerOf} reads it (0 for a Symbol or an object); never throws.
+ */
 export function htonl(hostlong: number): number {
-  return (
-    (((hostlong & 0xff) << 24) | ((hostlong & 0xff00) << 8) | ((hostlong >>> 8) & 0xff00) | ((hostlong >>> 24) & 0xff)) >>> 0
-  );
+  const n = integerOf(hostlong);
+  return (((n & 0xff) << 24) | ((n & 0xff00) << 8) | ((n >>> 8) & 0xff00) | ((n >>> 24) & 0xff)) >>> 0;
 }
 
-/** `ntohl`: network to host byte order, 32 bits. */
+/** `ntohl`: network to host byte order, 32 bits; the same swap as {@link htonl}. */
 export const ntohl: (netlong: number) => number = htonl;
 
-/** The four address bytes of a network-order `s_addr`. */
+/** The four address bytes of a network-order `s_addr` (read as {@link integerOf} reads it). */
 export function sAddrToBytes(sAddr: number): [number, number, number, number] {
-  return [sAddr & 0xff, (sAddr >>> 8) & 0xff, (sAddr >>> 16) & 0xff, (sAddr >>> 24) & 0xff];
+  const n = integerOf(sAddr);
+  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
 }
 
-/** The dotted text of a network-order `s_addr`. */
+/** The dotted text of a network-order `s_addr` (read as {@link integerOf} reads it). */
 export function sAddrToString(sAddr: number): string {
-  return `${sAddr & 0xff}.${(sAddr >>> 8) & 0xff}.${(sAddr >>> 16) & 0xff}.${sAddr >>> 24}`;
+  const n = integerOf(sAddr);
+  return `${n & 0xff}.${(n >>> 8) & 0xff}.${(n >>> 16) & 0xff}.${n >>> 24}`;
 }
 
 /** Parses one part of an `inet_addr` string: decimal, octal (leading 0) or hex (0x). */
@@ -92,8 +123,9 @@ export function isU32(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
 }
 
-/** Parses strict dotted-decimal IPv4 text into 4 bytes, or `null`. */
+/** Parses strict dotted-decimal IPv4 text into 4 bytes, or `null` (also for what is not a string). */
 export function parseIPv4(text: string): Uint8Array | null {
+  if (typeof text !== "string") return null;
   const parts = text.split(".");
   if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
@@ -107,8 +139,12 @@ export function parseIPv4(text: string): Uint8Array | null {
   return out;
 }
 
-/** Parses IPv6 text (with `::` and an embedded IPv4 tail, no zone) into 16 bytes, or `null`. */
+/**
+ * Parses IPv6 text (with `::` and an embedded IPv4 tail, no zone) into 16 bytes, or `null`
+ * (also for what is not a string).
+ */
 export function parseIPv6(text: string): Uint8Array | null {
+  if (typeof text !== "string") return null;
   if (text.length < 2 || text.length > 45) return null;
   const halves = text.split("::");
   if (halves.length > 2) return null;
@@ -143,8 +179,12 @@ export function parseIPv6(text: string): Uint8Array | null {
   return out;
 }
 
-/** Formats 16 bytes as RFC 5952 IPv6 text (longest run of zero groups as `::`). */
+/**
+ * Formats 16 bytes as RFC 5952 IPv6 text (longest run of zero groups as `::`); `""` for
+ * what is not a Uint8Array of at least 16 bytes.
+ */
 export function formatIPv6(bytes: Uint8Array): string {
+  if (!isBytes(bytes, 16)) return "";
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
@@ -187,7 +227,8 @@ export function inet_pton(af: number, src: unknown, dst: unknown): number {
   }
   const bytes = af === AF_INET ? parseIPv4(src) : parseIPv6(src);
   if (!bytes) return 0;
-  dst.set(bytes);
+  // The prototype's own set: a subclass of Uint8Array cannot run code of its own here.
+  Uint8Array.prototype.set.call(dst, bytes);
   return 1;
 }
 

@@ -20,9 +20,19 @@ export class WSAOVERLAPPED {
   hEvent: WSAEVENT | null = null;
 }
 
-/** `HasOverlappedIoCompleted(lpOverlapped)`: false while the operation is in flight. */
+/**
+ * `HasOverlappedIoCompleted(lpOverlapped)`: `Internal !== STATUS_PENDING`, as the C macro;
+ * false while the operation is in flight. Always a boolean, never a throw: for what is not
+ * a readable structure (`null`, a Symbol, a revoked Proxy, a throwing `Internal` getter)
+ * it is true, since no operation of this library is in flight there, so that a loop that
+ * polls it ends and the call that follows (`WSAGetOverlappedResult`) reports the error.
+ */
 export function HasOverlappedIoCompleted(lpOverlapped: WSAOVERLAPPED): boolean {
-  return lpOverlapped?.Internal !== STATUS_PENDING;
+  try {
+    return (lpOverlapped as { Internal?: unknown } | null | undefined)?.Internal !== STATUS_PENDING;
+  } catch {
+    return true;
+  }
 }
 
 /** `LPWSAOVERLAPPED_COMPLETION_ROUTINE`. */
@@ -81,13 +91,16 @@ export class Operation implements ReceiveCompletion {
     readonly onDone: ((op: Operation) => void) | null,
   ) {
     if (overlapped) {
-      operations.set(overlapped, this);
+      // The structure is written first and registered only then: one that refuses to be
+      // written (frozen, throwing accessors) throws here and leaves no operation behind.
       this.#internalBefore = overlapped.Internal;
       this.#internalHighBefore = overlapped.InternalHigh;
       overlapped.Internal = STATUS_PENDING;
       overlapped.InternalHigh = 0;
+      const event: unknown = routine ? null : overlapped.hEvent;
+      operations.set(overlapped, this);
       // As NtDeviceIoControlFile does, starting an operation resets its event.
-      if (!routine && isLiveEvent(overlapped.hEvent)) overlapped.hEvent.signalled = false;
+      if (isLiveEvent(event)) event.signalled = false;
     }
   }
 

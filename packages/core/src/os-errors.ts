@@ -71,7 +71,7 @@ for (const [name, n] of Object.entries(constants.errno)) {
 
 /** The errno name of a positive errno number or a negative libuv code, where known. */
 export function errnoName(code: number): string | undefined {
-  return errnoNames.get(Math.abs(code));
+  return typeof code === "number" ? errnoNames.get(Math.abs(code)) : undefined;
 }
 
 /**
@@ -80,15 +80,31 @@ export function errnoName(code: number): string | undefined {
  * Anything unknown becomes `fallback` (WSAEINVAL unless given).
  */
 export function wsaFromOsError(error: unknown, fallback: number = C.WSAEINVAL): number {
-  if (typeof error === "string") return OS_ERROR_TO_WSA[error] ?? fallback;
+  const otherwise = Number.isInteger(fallback) ? fallback : C.WSAEINVAL;
+  try {
+    return translate(error, otherwise);
+  } catch {
+    // An object whose fields cannot be read (a revoked Proxy, a throwing getter).
+    return otherwise;
+  }
+}
+
+/** The row of a name, own rows only ("toString" is no errno). */
+function byName(name: string): number | undefined {
+  return Object.hasOwn(OS_ERROR_TO_WSA, name) ? OS_ERROR_TO_WSA[name] : undefined;
+}
+
+function translate(error: unknown, fallback: number): number {
+  if (typeof error === "string") return byName(error) ?? fallback;
   if (typeof error === "number") {
     const name = errnoName(error);
-    return (name !== undefined ? OS_ERROR_TO_WSA[name] : undefined) ?? fallback;
+    return (name !== undefined ? byName(name) : undefined) ?? fallback;
   }
   if (typeof error === "object" && error !== null) {
     const { code, errno } = error as { code?: unknown; errno?: unknown };
-    if (typeof code === "string" && code in OS_ERROR_TO_WSA) return OS_ERROR_TO_WSA[code] ?? fallback;
-    if (typeof errno === "number") return wsaFromOsError(errno, fallback);
+    const named = typeof code === "string" ? byName(code) : undefined;
+    if (named !== undefined) return named;
+    if (typeof errno === "number") return translate(errno, fallback);
   }
   return fallback;
 }

@@ -48,10 +48,15 @@ export const SIZEOF_SOCKADDR_IN6 = 28;
 /** `sizeof(addr)` for the address shapes: 16 for a `SOCKADDR_IN`, 28 for a `SOCKADDR_IN6`, else 0. */
 export function sizeof(value: unknown): number {
   if (typeof value !== "object" || value === null) return 0;
-  const v = value as Partial<SOCKADDR_IN> & Partial<SOCKADDR_IN6>;
-  if (v.sin6_family === AF_INET6 || v.sin6_addr !== undefined) return SIZEOF_SOCKADDR_IN6;
-  if (v.sin_family === AF_INET || v.sin_addr !== undefined) return SIZEOF_SOCKADDR_IN;
-  return 0;
+  try {
+    const v = value as Partial<SOCKADDR_IN> & Partial<SOCKADDR_IN6>;
+    if (v.sin6_family === AF_INET6 || v.sin6_addr !== undefined) return SIZEOF_SOCKADDR_IN6;
+    if (v.sin_family === AF_INET || v.sin_addr !== undefined) return SIZEOF_SOCKADDR_IN;
+    return 0;
+  } catch {
+    // Fields that cannot be read (a revoked Proxy, a throwing getter): not an address.
+    return 0;
+  }
 }
 
 /** The IP family of a Winsock address family, or 0. */

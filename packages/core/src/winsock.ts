@@ -420,7 +420,13 @@ function overlappedCall(
   if (!entry.overlappedCapable) return fail(WSAEINVAL);
   const previous = operationOf(lpOverlapped);
   if (previous && !previous.done) return fail(WSAEINVAL);
-  const op = new Operation(lpOverlapped, routine as CompletionRoutine | null, onDone);
+  let op: Operation;
+  try {
+    op = new Operation(lpOverlapped, routine as CompletionRoutine | null, onDone);
+  } catch {
+    // A structure that cannot be written (frozen, throwing accessors): nothing started.
+    return fail(WSAEFAULT);
+  }
   const rc = start(op);
   if (rc === STARTED_COMPLETED) {
     const code = report(op);
@@ -700,21 +706,39 @@ export function recvfrom(
 // ---------------------------------------------------------------------------------
 // Results
 
+/**
+ * The result of a completed (or never started) operation, read from its structure once:
+ * `Internal` must hold a Winsock code (a 32-bit unsigned number), else the structure is
+ * not one this library wrote and the answer is `WSAEFAULT`. Never throws.
+ */
 function overlappedResult(ov: WSAOVERLAPPED, lpcbTransfer: Ref, lpdwFlags: Ref): boolean {
-  // A receive's flags (MSG_PARTIAL for a truncated datagram) are reported here.
-  const flags = operationOf(ov)?.flags ?? 0;
-  if (writeRef(lpcbTransfer, ov.InternalHigh) !== 0 || writeRef(lpdwFlags, flags) !== 0) {
-    setLastError(WSAEFAULT);
-    return false;
+  try {
+    const status: unknown = ov.Internal;
+    const bytes: unknown = ov.InternalHigh;
+    if (!isU32(status) || !isU32(bytes)) return faultResult();
+    // A receive's flags (MSG_PARTIAL for a truncated datagram) are reported here.
+    const flags = operationOf(ov)?.flags ?? 0;
+    if (writeRef(lpcbTransfer, bytes) !== 0 || writeRef(lpdwFlags, flags) !== 0) return faultResult();
+    setLastError(status);
+    return status === 0;
+  } catch {
+    return faultResult();
   }
-  setLastError(ov.Internal);
-  return ov.Internal === 0;
+}
+
+function faultResult(): false {
+  setLastError(WSAEFAULT);
+  return false;
 }
 
 /**
  * `WSAGetOverlappedResult(s, lpOverlapped, lpcbTransfer, fWait, lpdwFlags)`. With
- * `fWait` false: `true`/`false` at once (`WSA_IO_INCOMPLETE` while pending); with `fWait`
- * true: a Promise of it, settled when the operation completes.
+ * `fWait` falsy: `true`/`false` at once (`WSA_IO_INCOMPLETE` while pending); with `fWait`
+ * truthy: a Promise of it, settled when the operation completes. `fWait` is read once, by
+ * its truth (a Symbol or any object is true, and reading it runs no code). The answer is
+ * always of that kind, never a throw nor a rejection: hostile arguments (a revoked Proxy,
+ * throwing getters, a frozen or non-`WSAOVERLAPPED` structure, an `Internal` that is not a
+ * Winsock code) give `false` with `WSAEFAULT` (or the socket's error).
  */
 export function WSAGetOverlappedResult(
   s: number,
@@ -723,31 +747,26 @@ export function WSAGetOverlappedResult(
   fWait: boolean,
   lpdwFlags: Ref,
 ): boolean | Promise<boolean> {
-  const result = guarded(
-    (): boolean | Promise<boolean> => {
-      const entry = lookupSocket(s);
-      const code =
-        typeof entry === "number"
-          ? entry
-          : !(lpOverlapped instanceof WSAOVERLAPPED) || !isWritableRef(lpcbTransfer) || !isWritableRef(lpdwFlags)
-            ? WSAEFAULT
-            : 0;
-      if (code !== 0) {
-        setLastError(code);
-        return false;
-      }
-      const op = operationOf(lpOverlapped);
-      if (!op || op.done) return overlappedResult(lpOverlapped, lpcbTransfer, lpdwFlags);
-      if (!fWait) {
-        setLastError(WSA_IO_INCOMPLETE);
-        return false;
-      }
-      return op.whenDone().then(() => overlappedResult(lpOverlapped, lpcbTransfer, lpdwFlags));
-    },
-    () => {
-      setLastError(WSAEFAULT);
+  const wait = Boolean(fWait);
+  const result = guarded((): boolean | Promise<boolean> => {
+    const entry = lookupSocket(s);
+    const code =
+      typeof entry === "number"
+        ? entry
+        : !(lpOverlapped instanceof WSAOVERLAPPED) || !isWritableRef(lpcbTransfer) || !isWritableRef(lpdwFlags)
+          ? WSAEFAULT
+          : 0;
+    if (code !== 0) {
+      setLastError(code);
       return false;
-    },
-  );
-  return fWait && typeof result === "boolean" ? Promise.resolve(result) : result;
+    }
+    const op = operationOf(lpOverlapped);
+    if (!op || op.done) return overlappedResult(lpOverlapped, lpcbTransfer, lpdwFlags);
+    if (!wait) {
+      setLastError(WSA_IO_INCOMPLETE);
+      return false;
+    }
+    return op.whenDone().then(() => overlappedResult(lpOverlapped, lpcbTransfer, lpdwFlags));
+  }, faultResult);
+  return wait && typeof result === "boolean" ? Promise.resolve(result) : result;
 }

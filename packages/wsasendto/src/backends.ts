@@ -33,6 +33,7 @@ export function selectBackend(requested: string): Backend | string {
     }
     return registry.dgram();
   }
+  if (typeof requested !== "string") return "unknown backend (expected dgram, native or auto)";
   if (!Object.hasOwn(registry, requested)) return `unknown backend "${requested}" (expected dgram, native or auto)`;
   return registry[requested as Exclude<BackendName, "auto">]();
 }

@@ -390,7 +390,12 @@ export class UdpSocket {
     return this.datagrams();
   }
 
-  /** Datagrams dropped because the receive buffer was full (where the backend can count them). */
+  /**
+   * Datagrams lost on their way to this socket because a receive buffer was full: the
+   * kernel's drops included (Linux tells them to both backends), so that received + drops
+   * = sent for what reached the host. `undefined` where the platform does not tell the
+   * kernel's drops: unknown, not 0.
+   */
   get drops(): number | undefined {
     return this.#entry.native.drops();
   }
@@ -417,6 +422,20 @@ export class UdpSocket {
 
 /** Opens a UDP socket. Throws a {@link WSAError} (`WSASYSNOTREADY` for a backend that cannot load). */
 export function openUdpSocket(options: UdpSocketOptions = {}): UdpSocket {
+  let read: UdpSocketOptions;
+  try {
+    // Read once, into a plain object: options whose fields cannot be read (a revoked
+    // Proxy, throwing getters) fail here with a WSAError, not a TypeError.
+    const { family, bind, backend, broadcast, maxOutstandingSends, receiveBufferSize } = options ?? {};
+    const where = bind === undefined || bind === null ? undefined : { address: bind.address, port: bind.port };
+    read = { family, bind: where, backend, broadcast, maxOutstandingSends, receiveBufferSize };
+  } catch {
+    throw new WSAError(WSAEFAULT, "open");
+  }
+  return open(read);
+}
+
+function open(options: UdpSocketOptions): UdpSocket {
   const { family = "ipv4", bind, backend = process.env.WSASENDTO_BACKEND?.trim() || "auto" } = options;
   if (family !== "ipv4" && family !== "ipv6") throw new WSAError(WSAEAFNOSUPPORT, "open");
   const chosen = selectBackend(backend);
