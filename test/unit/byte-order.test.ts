@@ -16,7 +16,7 @@ describe("htons / ntohs / htonl / ntohl", () => {
 
   it("htonl swaps four bytes and gives an unsigned number", () => {
     expect(ws.htonl(0x7f000001)).toBe(0x0100007f);
-    expect(ws.htonl(ws.INADDR_LOOPBACK)).toBe(ws.inet_addr("127.0.0.1"));
+    expect(ws.htonl(ws.INADDR_LOOPBACK)).toBe(0x0100007f);
     expect(ws.htonl(0x12345678)).toBe(0x78563412);
     expect(ws.htonl(0x000000ff)).toBe(0xff000000);
     expect(ws.ntohl(0xff000000)).toBe(0xff);
@@ -28,6 +28,55 @@ describe("htons / ntohs / htonl / ntohl", () => {
   });
 });
 
+describe("byte-order helpers on what is not a number", () => {
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const hostile: readonly [string, unknown][] = [
+    ["a Symbol", Symbol("x")],
+    ["a revoked Proxy", revoked.proxy],
+    [
+      "an object whose valueOf throws",
+      {
+        valueOf() {
+          throw new Error("hostile");
+        },
+      },
+    ],
+    ["an object", { value: 5 }],
+    ["undefined", undefined],
+    ["null", null],
+    ["a function", () => 5],
+  ];
+  const helpers = { htons: ws.htons, ntohs: ws.ntohs, htonl: ws.htonl, ntohl: ws.ntohl } as unknown as Record<
+    string,
+    (v: unknown) => unknown
+  >;
+
+  it.each(hostile)("%s: every helper answers 0 and throws nothing", (_label, value) => {
+    for (const [name, f] of Object.entries(helpers)) expect(f(value), name).toBe(0);
+    const makeword = ws.MAKEWORD as unknown as (a: unknown, b: unknown) => unknown;
+    expect(makeword(value, value)).toBe(0);
+    expect(makeword(value, 2)).toBe(0x0200);
+    expect(makeword(2, value)).toBe(0x0002);
+  });
+
+  it("primitives convert as Number() does, bigints modulo 2**32; the low bits are kept, as in C", () => {
+    const f = helpers as Record<string, (v: unknown) => unknown>;
+    expect(f.htons?.("27777")).toBe(0x816c);
+    expect(f.htons?.(true)).toBe(0x0100);
+    expect(f.htons?.(27777n)).toBe(0x816c);
+    expect(f.htonl?.(0x7f000001n)).toBe(0x0100007f);
+    expect(f.htonl?.(2n ** 64n + 0x7f000001n)).toBe(0x0100007f);
+    expect(f.htonl?.(-1n)).toBe(0xffffffff);
+    expect(f.htons?.(0x12345)).toBe(0x4523);
+    expect(f.htons?.(Number.NaN)).toBe(0);
+    expect(f.htons?.(Number.POSITIVE_INFINITY)).toBe(0);
+    expect(f.htons?.(1.9)).toBe(0x0100);
+    expect(f.htonl?.(-1)).toBe(0xffffffff);
+    expect(f.htons?.("not a number")).toBe(0);
+  });
+});
+
 describe("inet_addr", () => {
   it.each([
     ["127.0.0.1", 0x0100007f],
@@ -35,8 +84,9 @@ describe("inet_addr", () => {
     ["0x7f.1", 0x0100007f],
     ["0177.0.0.1", 0x0100007f],
     ["0x7f000001", 0x0100007f],
-    ["10.1.2", ws.htonl(0x0a010002)],
-    ["10.1.2.3", ws.htonl(0x0a010203)],
+    // Network bytes 0a 01 00 02 and 0a 01 02 03, read as a little-endian number.
+    ["10.1.2", 0x0200010a],
+    ["10.1.2.3", 0x0302010a],
     ["0.0.0.0", 0],
     ["1.2.3.4", 0x04030201],
   ] as const)("%s -> %s", (text, value) => {
