@@ -77,7 +77,9 @@ describe.each(BACKENDS)("buffers detached or shrunk after the call on $name", (b
     const to = addr4(port);
     expect(await ws.WSASendTo(sender, [{ len: 5, buf: Buffer.from("kept!") }], 1, ref(), 0, to, 16, null, null)).toBe(0);
     await waitAll([ov.hEvent as ws.WSAEVENT]);
-    expect(ov.Internal).toBe(ws.WSAEFAULT);
+    expect(ov.Internal).toBe(0xc0000005); // STATUS_ACCESS_VIOLATION
+    expect(ws.WSAGetOverlappedResult(s, ov, ref(), false, ref())).toBe(false);
+    expect(ws.WSAGetLastError()).toBe(ws.WSAEFAULT);
     expect(ov.InternalHigh).toBe(0);
     const next = Buffer.alloc(64);
     const got = ref();

@@ -13,6 +13,7 @@ export * from "./errors.js";
 export * from "./events.js";
 export * from "./inet.js";
 export { WSAGetLastError, WSASetLastError } from "./last-error.js";
+export * from "./ntstatus.js";
 export * from "./operation.js";
 export * from "./os-errors.js";
 export { resolveSoon } from "./progress.js";

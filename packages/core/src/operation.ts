@@ -5,12 +5,15 @@
 import { queueApc } from "./apc.js";
 import { STATUS_PENDING } from "./constants.js";
 import { isLiveEvent, signalEvent, type WSAEVENT } from "./events.js";
+import { ntstatusOf } from "./ntstatus.js";
 import type { Endpoint } from "./sockaddr.js";
 
 /**
  * `WSAOVERLAPPED`: `new WSAOVERLAPPED()` is zeroed. While an operation is in flight
- * `Internal` is `STATUS_PENDING` (0x103); once it completes, `Internal` holds its Winsock
- * error code (0 for success) and `InternalHigh` the bytes transferred.
+ * `Internal` is `STATUS_PENDING` (0x103); once it completes, `Internal` holds the NTSTATUS
+ * Windows puts there (0 for success, `STATUS_BUFFER_OVERFLOW` for a truncated datagram,
+ * `STATUS_CANCELLED` when aborted) and `InternalHigh` the bytes transferred; the Winsock
+ * code is what `WSAGetOverlappedResult` reports.
  */
 export class WSAOVERLAPPED {
   Internal = 0;
@@ -119,7 +122,9 @@ export class Operation implements ReceiveCompletion {
       // hostile one (a throwing accessor added after the call) must not throw out of it.
       let event: unknown = null;
       try {
-        ov.Internal = status;
+        // Windows keeps the request's NTSTATUS here; the Winsock code stays with the
+        // operation (WSAGetOverlappedResult, the routine's dwError).
+        ov.Internal = ntstatusOf(status);
         ov.InternalHigh = this.bytes;
         if (!routine) event = ov.hEvent;
       } catch {

@@ -44,6 +44,7 @@ import {
 import { isU32 } from "./inet.js";
 import { setLastError } from "./last-error.js";
 import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
+import { STATUS_SUCCESS } from "./ntstatus.js";
 import { resolveSoon, settled } from "./progress.js";
 import {
   type Endpoint,
@@ -708,16 +709,19 @@ export function recvfrom(
 
 /**
  * The result of a completed (or never started) operation, read from its structure once:
- * `Internal` must hold a Winsock code (a 32-bit unsigned number), else the structure is
- * not one this library wrote and the answer is `WSAEFAULT`. Never throws.
+ * the Winsock code its operation completed with (`Internal` holds the NTSTATUS, which a
+ * structure that never carried an operation has as 0: success), and the byte count in
+ * `InternalHigh`, which must be a 32-bit unsigned number, else `WSAEFAULT`. Never throws.
  */
 function overlappedResult(ov: WSAOVERLAPPED, lpcbTransfer: Ref, lpdwFlags: Ref): boolean {
   try {
-    const status: unknown = ov.Internal;
+    const op = operationOf(ov);
+    const internal: unknown = ov.Internal;
     const bytes: unknown = ov.InternalHigh;
-    if (!isU32(status) || !isU32(bytes)) return faultResult();
+    if (!isU32(internal) || !isU32(bytes)) return faultResult();
+    const status = op ? op.status : internal === STATUS_SUCCESS ? 0 : WSAEINVAL;
     // A receive's flags (MSG_PARTIAL for a truncated datagram) are reported here.
-    const flags = operationOf(ov)?.flags ?? 0;
+    const flags = op?.flags ?? 0;
     if (writeRef(lpcbTransfer, bytes) !== 0 || writeRef(lpdwFlags, flags) !== 0) return faultResult();
     setLastError(status);
     return status === 0;
