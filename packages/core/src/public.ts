@@ -29,8 +29,8 @@ export {
   ntohs,
 } from "./inet.js";
 export { WSAGetLastError, WSASetLastError } from "./last-error.js";
-export { type CompletionRoutine, HasOverlappedIoCompleted, WSAOVERLAPPED } from "./operation.js";
 export { NTSTATUS_OF_WSA, STATUS_BUFFER_OVERFLOW, STATUS_CANCELLED, STATUS_SUCCESS } from "./ntstatus.js";
+export { type CompletionRoutine, HasOverlappedIoCompleted, WSAOVERLAPPED } from "./operation.js";
 export { errnoName, OS_ERROR_TO_WSA, wsaFromOsError } from "./os-errors.js";
 export type { IN_ADDR, SOCKADDR, SOCKADDR_IN, SOCKADDR_IN6 } from "./sockaddr.js";
 export { sizeof } from "./sockaddr.js";

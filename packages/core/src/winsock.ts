@@ -43,8 +43,8 @@ import {
 } from "./constants.js";
 import { isU32 } from "./inet.js";
 import { setLastError } from "./last-error.js";
-import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
 import { STATUS_SUCCESS } from "./ntstatus.js";
+import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
 import { resolveSoon, settled } from "./progress.js";
 import {
   type Endpoint,
