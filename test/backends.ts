@@ -25,13 +25,6 @@ export interface Deviations {
    */
   readonly dontRouteReachesKernel: boolean;
   /**
-   * connect() on a datagram socket connects the OS socket, so getsockname afterwards
-   * reports the local IP address routing picked (127.0.0.1 for a loopback peer), as on
-   * Windows. False: the peer is kept by the library and the socket stays bound to the
-   * wildcard address (getsockname reports INADDR_ANY / ::, with the right port).
-   */
-  readonly connectSetsLocalAddress: boolean;
-  /**
    * `sendSegments` hands the kernel one UDP GSO send (`UDP_SEGMENT`) that it cuts into
    * datagrams (`gso: true`). False: the core cuts the datagrams and sends them as a batch.
    * Both deliver the same datagrams.
@@ -51,6 +44,12 @@ export interface Deviations {
    * drops, and `drops` is `undefined` ("unknown"), never a 0 that could be a lie.
    */
   readonly dropsCounted: boolean;
+  /**
+   * `FIONREAD` counts the bytes of every datagram waiting, as Windows does for a datagram
+   * socket. False: it reports the size of the first datagram waiting (what Linux's FIONREAD
+   * tells about the kernel's queue); either way it is 0 exactly when nothing waits.
+   */
+  readonly fionreadCountsAll: boolean;
 }
 
 /** A backend under test: its name (as WSASENDTO_BACKEND / `backend:` spell it) and its deviations. */
@@ -61,18 +60,19 @@ export interface BackendUnderTest {
 
 /** The registry: one line per backend. */
 export const BACKENDS: readonly BackendUnderTest[] = [
-  // node:dgram completes every send from dgram's callback (never during the call), cannot
-  // pass MSG_DONTROUTE down, and keeps a connected peer in the core instead of the kernel.
+  // node:dgram completes every send from dgram's callback (never during the call) and
+  // cannot pass MSG_DONTROUTE down.
   {
     name: "dgram",
     deviations: {
       immediateCompletion: false,
       dontRouteReachesKernel: false,
-      connectSetsLocalAddress: false,
       kernelGso: false,
       icmpErrorOnReceive: false,
       // The kernel's share is read from the socket's row of /proc/net/udp (Linux).
       dropsCounted: process.platform === "linux",
+      // The backend's own queue knows every datagram it holds.
+      fionreadCountsAll: true,
     },
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
@@ -83,12 +83,14 @@ export const BACKENDS: readonly BackendUnderTest[] = [
     deviations: {
       immediateCompletion: true,
       dontRouteReachesKernel: true,
-      connectSetsLocalAddress: false,
       kernelGso: process.platform === "linux",
       // Linux through IP_RECVERR; Windows' own Winsock reports it (SIO_UDP_CONNRESET is on by default).
       icmpErrorOnReceive: process.platform === "linux" || process.platform === "win32",
       // SO_MEMINFO (Linux).
       dropsCounted: process.platform === "linux",
+      // POSIX: the kernel's queue is read with a peek, the first datagram's size. Windows:
+      // Winsock's own FIONREAD, every datagram waiting (Wine 8 counts only the first).
+      fionreadCountsAll: process.platform === "win32",
     },
   },
 ];

@@ -334,3 +334,25 @@ export function bound(family: 4 | 6 = 4, rcvbuf?: number): { s: number; port: nu
   expect(ws.getsockname(s, name, ref(28))).toBe(0);
   return { s, port: ws.ntohs((family === 4 ? name.sin_port : name.sin6_port) as number) };
 }
+
+/** A loopback port where nothing listens (bound by a node:dgram socket, noted, closed): a send there draws an ICMP port-unreachable. */
+export async function deadPort(type: "udp4" | "udp6" = "udp4"): Promise<number> {
+  const socket = dgram.createSocket(type);
+  await new Promise<void>((resolve) => socket.bind(0, type === "udp4" ? LOOPBACK4 : LOOPBACK6, () => resolve()));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** Settles with `p`'s value, or with "pending" after `ms`. */
+export async function within<R>(p: Promise<R>, ms: number): Promise<R | "pending"> {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([
+    p,
+    new Promise<"pending">((resolve) => {
+      timer = setTimeout(() => resolve("pending"), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return r;
+}

@@ -23,6 +23,7 @@ const mode = allPending ? "every receive through the port" : "skip-on-success";
 const WSAEINVAL = 10022;
 const WSAEFAULT = 10014;
 const WSAENOTSOCK = 10038;
+const WSAEWOULDBLOCK = 10035;
 const WSAEMSGSIZE = 10040;
 const WSA_IO_PENDING = 997;
 const WSA_OPERATION_ABORTED = 995;
@@ -135,9 +136,10 @@ function openBound(family = 4) {
   return { h, port };
 }
 
-await check("exports recvOverlapped; no POSIX recv", () => {
+await check("exports recvOverlapped, and recv (non-blocking, during the call) and pending (FIONREAD)", () => {
   assert.equal(typeof b.recvOverlapped, "function");
-  assert.equal(b.recv, undefined);
+  assert.equal(typeof b.recv, "function");
+  assert.equal(typeof b.pending, "function");
 });
 
 // First receive of the run: a worker (unref'd) sends the datagram 300 ms later, so that
@@ -381,6 +383,38 @@ await check("ICMP port unreachable, then a receive (Windows: WSAECONNRESET)", as
   return what;
 });
 
+await check("SIO_UDP_CONNRESET off (setConnReset 0): a port unreachable is not reported; the receive waits", async () => {
+  const { h, port } = openBound();
+  assert.equal(typeof b.setConnReset, "function");
+  assert.equal(b.setConnReset(h, 0), 0);
+  const dead = await sender("udp4");
+  const deadPort = dead.port;
+  dead.close();
+  await sleep(50);
+  const sent = b.send(h, 4, [Buffer.from("x")], LOOP4, deadPort, 0, nextId++);
+  assert.ok(sent === 1 || sent === -WSA_IO_PENDING, `send -> ${sent}`);
+  await sleep(200);
+  const p = receive(h, [Buffer.alloc(8)]);
+  const early = await Promise.race([p, sleep(300).then(() => null)]);
+  assert.equal(early, null, `the receive completed with ${early?.status}`);
+  await tx.send(Buffer.from("ok"), port);
+  const r = await p;
+  assert.deepEqual([r.status, r.bytes], [0, 2]);
+  assert.equal(b.setConnReset(h, 1), 0);
+  const E = (code) => -code;
+  const cases = [
+    ["nothing", () => b.setConnReset(), E(WSAEINVAL)],
+    ["handle 'x'", () => b.setConnReset("x", 0), E(WSAEINVAL)],
+    ["on 2", () => b.setConnReset(h, 2), E(WSAEINVAL)],
+    ["on 0.5", () => b.setConnReset(h, 0.5), E(WSAEINVAL)],
+    ["a handle never opened", () => b.setConnReset(12345677, 0), E(WSAENOTSOCK)],
+  ];
+  const wrong = cases.filter(([, call, expected]) => call() !== expected).map(([name]) => name);
+  assert.deepEqual(wrong, []);
+  b.close(h);
+  return `${how(r)}, and ${cases.length} hostile calls refused`;
+});
+
 await check("hostile arguments to recvOverlapped: errors, never a crash", async () => {
   const { h } = openBound();
   const buf = Buffer.alloc(4);
@@ -486,6 +520,80 @@ await check("a worker torn down with receives pending: cancelled, and nothing wr
   return `20 pending at exit, teardown ${teardown} ms`;
 });
 
+await check("recv now (non-blocking socket): WSAEWOULDBLOCK, datagram, peek, truncation; overlapped pends", async () => {
+  const { h, port } = openBound();
+  const out = new Uint8Array(24);
+  const buf = Buffer.alloc(16);
+  assert.equal(b.recv(h, 4, [buf], false, out), -WSAEWOULDBLOCK);
+  assert.equal(b.pending(h), 0);
+  await tx.send(Buffer.from("hello"), port);
+  await tx.send(Buffer.from("second!"), port);
+  await sleep(50);
+  // FIONREAD counts every datagram waiting (5 + 7), as Windows does.
+  const fionread = b.pending(h);
+  assert.equal(b.recv(h, 4, [Buffer.alloc(2)], true, out), 2, "peek");
+  assert.deepEqual(decode(out), { family: 4, address: "127.0.0.1", port: tx.port, truncated: 1, flags: MSG_PARTIAL });
+  assert.equal(b.recv(h, 4, [buf.subarray(0, 2), buf.subarray(2)], false, out), 5);
+  assert.equal(buf.toString("latin1", 0, 5), "hello");
+  assert.deepEqual(decode(out), { family: 4, address: "127.0.0.1", port: tx.port, truncated: 0, flags: 0 });
+  const small = Buffer.alloc(4);
+  assert.equal(b.recv(h, 4, [small], false, out), 4, "truncated: the bytes that fit");
+  assert.equal(small.toString(), "seco");
+  assert.equal(decode(out).truncated, 1);
+  assert.equal(decode(out).flags, MSG_PARTIAL);
+  assert.equal(b.recv(h, 4, [buf], false, out), -WSAEWOULDBLOCK);
+  // Non-blocking does not change the overlapped receive: it still pends.
+  const id = nextId++;
+  assert.equal(b.recvOverlapped(h, 4, [buf], 0, id, new Uint8Array(24)), -WSA_IO_PENDING);
+  await tx.send(Buffer.from("later"), port);
+  const [[status, bytes]] = await completed([id]);
+  assert.deepEqual([status, bytes], [0, 5]);
+  // An empty views array receives (and drops) a datagram, as on POSIX.
+  await tx.send(Buffer.from("gone"), port);
+  await sleep(50);
+  assert.equal(b.recv(h, 4, [], false, out), 0);
+  assert.equal(b.recv(h, 4, [buf], false, out), -WSAEWOULDBLOCK);
+  b.close(h);
+  // Windows counts every datagram waiting (12); Wine 8 only the first (5).
+  assert.ok(fionread === 12 || fionread === 5, `FIONREAD ${fionread}`);
+  if (fionread !== 12) notes.push(`raw FIONREAD counted ${fionread} of 5 + 7 bytes waiting`);
+  return `FIONREAD ${fionread} with two datagrams (5 + 7) waiting`;
+});
+
+await check("recv and pending: hostile arguments give error numbers, never a crash", () => {
+  const { h } = openBound();
+  const out = new Uint8Array(24);
+  const bad = [
+    [-1, 4, [Buffer.alloc(4)], false, out],
+    [h, 5, [Buffer.alloc(4)], false, out],
+    [h, 4, "nope", false, out],
+    [h, 4, [Buffer.alloc(4)], 1, out],
+    [h, 4, [Buffer.alloc(4)], false, new Uint8Array(23)],
+    [h, 4, [{}], false, out],
+    [h, 4, new Array(2000).fill(Buffer.alloc(1)), false, out],
+    [2 ** 40, 4, [Buffer.alloc(4)], false, out],
+    [h, 4, [Buffer.alloc(4)], false, null],
+  ];
+  for (const args of bad) assert.ok(b.recv(...args) < 0, JSON.stringify(args.map((a) => typeof a)));
+  // A getter that detaches an earlier view, or the out, while the views are read.
+  const detaching = (victim) => () => {
+    structuredClone(victim.buffer, { transfer: [victim.buffer] });
+    return Buffer.alloc(1);
+  };
+  const victim = new Uint8Array(new ArrayBuffer(8));
+  const views = [victim];
+  Object.defineProperty(views, 1, { get: detaching(victim), enumerable: true });
+  assert.ok(b.recv(h, 4, views, false, out) < 0);
+  const outBuf = new Uint8Array(new ArrayBuffer(24));
+  const views2 = [];
+  Object.defineProperty(views2, 0, { get: detaching(outBuf), enumerable: true });
+  assert.ok(b.recv(h, 4, views2, false, outBuf) < 0);
+  for (const x of [-1, "1", null, 2 ** 40, 1.5]) assert.ok(b.pending(x) < 0);
+  b.close(h);
+  assert.equal(b.recv(h, 4, [Buffer.alloc(4)], false, out), -WSAENOTSOCK);
+  assert.equal(b.pending(h), -WSAENOTSOCK);
+});
+
 // --- 2. The Backend of @wsasendto/native ---------------------------------------------
 
 console.log("backend (@wsasendto/native):");
@@ -521,6 +629,16 @@ function openSocket() {
   assert.equal(s.bind({ family: 4, address: "127.0.0.1", port: 0 }), 0);
   return { s, port: s.localAddress().port };
 }
+
+await check("setOption connreset: Winsock's SIO_UDP_CONNRESET, on by default, read back", async () => {
+  const { s } = openSocket();
+  assert.equal(s.getOption("connreset"), 1);
+  assert.equal(s.setOption("connreset", 0), 0);
+  assert.equal(s.getOption("connreset"), 0);
+  assert.equal(s.setOption("connreset", 7), 0);
+  assert.equal(s.getOption("connreset"), 1);
+  s.close();
+});
 
 await check("receive: at once when a datagram waits (during the call), else later; from and flags set", async () => {
   const { s, port } = openSocket();
@@ -648,6 +766,27 @@ await check("WSARecvFrom with a completion routine, run by SleepEx", async () =>
   assert.equal(buf2.toString("latin1", 0, 7), "waiting");
   assert.equal(ws.closesocket(s), 0);
 });
+await check(
+  "an idiomatic receive whose AbortSignal fires rejects WSA_OPERATION_ABORTED (CancelIoEx), and the next gets the datagram",
+  async () => {
+    const sock = ws.openUdpSocket({ backend: "native", bind: { address: "127.0.0.1", port: 0 } });
+    const started = Date.now();
+    const outcome = await sock.receive(Buffer.alloc(16), { signal: AbortSignal.timeout(100) }).then(
+      () => "resolved",
+      (e) => e?.code,
+    );
+    const ms = Date.now() - started;
+    assert.equal(outcome, "WSA_OPERATION_ABORTED");
+    assert.ok(ms < 3000, `settled after ${ms} ms`);
+    const buf = Buffer.alloc(16);
+    const next = sock.receive(buf);
+    await tx.send(Buffer.from("after"), sock.localAddress().port);
+    const r = await next;
+    assert.equal(buf.toString("latin1", 0, r.bytesReceived), "after");
+    sock.close();
+    return `aborted after ${ms} ms`;
+  },
+);
 for (const [label, wait] of [
   ["SleepEx(0, FALSE)", () => ws.SleepEx(0, false)],
   ["WSAWaitForMultipleEvents(..., 0, ...)", (ev) => ws.WSAWaitForMultipleEvents(1, [ev], false, 0, false)],
@@ -681,6 +820,185 @@ for (const [label, wait] of [
   });
 }
 ws.WSACleanup();
+
+// --- 4. Around WSASendTo: non-blocking calls, FIONREAD, select, WSAPoll, WSAEventSelect,
+// WSAIoctl; on native (readiness polled on Windows, receives during the call), then dgram.
+
+async function aroundWSASendTo(name) {
+  process.env.WSASENDTO_BACKEND = name;
+  assert.equal(ws.WSAStartup(ws.MAKEWORD(2, 2), {}), 0);
+  console.log(`facade around WSASendTo (WSASENDTO_BACKEND=${name}):`);
+  const ref = (value = 0) => ({ value });
+  const bound = () => {
+    const s = ws.WSASocket(ws.AF_INET, ws.SOCK_DGRAM, ws.IPPROTO_UDP, null, 0, ws.WSA_FLAG_OVERLAPPED);
+    const local = { sin_family: ws.AF_INET, sin_port: 0, sin_addr: { s_addr: ws.inet_addr("127.0.0.1") } };
+    assert.equal(ws.bind(s, local, ws.sizeof(local)), 0);
+    const addr = {};
+    assert.equal(ws.getsockname(s, addr, { value: 16 }), 0);
+    return { s, port: ws.ntohs(addr.sin_port) };
+  };
+  const ZERO = { tv_sec: 0, tv_usec: 0 };
+  const setOf = (s) => {
+    const set = new ws.fd_set();
+    ws.FD_SET(s, set);
+    return set;
+  };
+  /** Waits (polling with zero timeouts, as ported loops do) until `fn` holds; how many polls. */
+  const until = async (fn, ms = 3000) => {
+    const deadline = Date.now() + ms;
+    let polls = 0;
+    while (!(await fn())) {
+      if (Date.now() > deadline) throw new Error(`not after ${polls} polls`);
+      polls++;
+      await ws.SleepEx(2, false);
+    }
+    return polls;
+  };
+  const enumEvents = (s, ev) => {
+    const ne = { lNetworkEvents: -1, iErrorCode: [] };
+    assert.equal(ws.WSAEnumNetworkEvents(s, ev, ne), 0);
+    return ne.lNetworkEvents;
+  };
+  const signalled = async (ev, ms = 0) => (await ws.WSAWaitForMultipleEvents(1, [ev], false, ms, false)) === ws.WSA_WAIT_EVENT_0;
+
+  await check(`${name}: ioctlsocket FIONBIO, then recvfrom: WSAEWOULDBLOCK, then the datagram at once; FIONREAD`, async () => {
+    const { s, port } = bound();
+    assert.equal(ws.ioctlsocket(s, ws.FIONBIO, ref(1)), 0);
+    const buf = Buffer.alloc(16);
+    const r0 = ws.recvfrom(s, buf, 16, 0, null, null);
+    assert.equal(r0, ws.SOCKET_ERROR, "a non-blocking recvfrom returns synchronously");
+    assert.equal(ws.WSAGetLastError(), ws.WSAEWOULDBLOCK);
+    const n = ref(-1);
+    assert.equal(ws.ioctlsocket(s, ws.FIONREAD, n), 0);
+    assert.equal(n.value, 0);
+    await tx.send(Buffer.from("nb-one"), port);
+    await tx.send(Buffer.from("nb-two!"), port);
+    await until(() => ws.ioctlsocket(s, ws.FIONREAD, n) === 0 && n.value > 0);
+    await sleep(30);
+    assert.equal(ws.ioctlsocket(s, ws.FIONREAD, n), 0);
+    const fionread = n.value;
+    const from = {};
+    const r1 = ws.recvfrom(s, buf, 16, 0, from, { value: 16 });
+    assert.equal(r1, 6);
+    assert.equal(buf.toString("latin1", 0, 6), "nb-one");
+    assert.equal(ws.ntohs(from.sin_port), tx.port);
+    assert.equal(ws.recvfrom(s, buf, 16, 0, null, null), 7);
+    assert.equal(ws.recvfrom(s, buf, 16, 0, null, null), ws.SOCKET_ERROR);
+    assert.equal(ws.WSAGetLastError(), ws.WSAEWOULDBLOCK);
+    // Nothing was left posted: a later datagram is the next receive's, not lost.
+    await tx.send(Buffer.from("nb-three"), port);
+    await until(() => ws.ioctlsocket(s, ws.FIONREAD, n) === 0 && n.value > 0);
+    assert.equal(ws.recvfrom(s, buf, 16, 0, null, null), 8);
+    assert.equal(buf.toString("latin1", 0, 8), "nb-three");
+    assert.equal(ws.closesocket(s), 0);
+    // Windows counts every datagram waiting (13); Wine 8 only the first (6).
+    assert.ok(fionread === 13 || fionread === 6, `FIONREAD with 6 + 7 bytes waiting: ${fionread}`);
+    if (fionread !== 13) notes.push(`${name}: FIONREAD counted ${fionread} of 6 + 7 bytes waiting`);
+    return `FIONREAD ${fionread} with 6 + 7 bytes waiting`;
+  });
+
+  await check(`${name}: select: writable at once; readable after a datagram; zero timeout 0`, async () => {
+    const { s, port } = bound();
+    const ws1 = setOf(s);
+    assert.equal(await ws.select(0, null, ws1, null, ZERO), 1);
+    assert.ok(ws.FD_ISSET(s, ws1));
+    const rs = setOf(s);
+    assert.equal(await ws.select(0, rs, null, null, ZERO), 0);
+    assert.equal(rs.fd_count, 0);
+    // A select that waits sees the datagram arrive.
+    const waiting = ws.select(0, setOf(s), null, null, { tv_sec: 5, tv_usec: 0 });
+    await sleep(20);
+    await tx.send(Buffer.from("sel"), port);
+    const started = Date.now();
+    assert.equal(await waiting, 1);
+    const waited = Date.now() - started;
+    const rs2 = setOf(s);
+    assert.equal(await ws.select(0, rs2, null, null, ZERO), 1);
+    assert.ok(ws.FD_ISSET(s, rs2));
+    assert.equal(await ws.recvfrom(s, Buffer.alloc(8), 8, 0, null, null), 3);
+    assert.equal(await ws.select(0, setOf(s), null, null, ZERO), 0);
+    assert.equal(ws.closesocket(s), 0);
+    return `waiting select woke ${waited} ms after the send`;
+  });
+
+  await check(`${name}: WSAPoll: POLLWRNORM at once; POLLRDNORM after a datagram`, async () => {
+    const { s, port } = bound();
+    const fds = [{ fd: s, events: ws.POLLRDNORM | ws.POLLWRNORM, revents: 77 }];
+    assert.equal(await ws.WSAPoll(fds, 1, 0), 1);
+    assert.equal(fds[0].revents, ws.POLLWRNORM);
+    const rd = [{ fd: s, events: ws.POLLRDNORM, revents: 0 }];
+    assert.equal(await ws.WSAPoll(rd, 1, 0), 0);
+    const waiting = ws.WSAPoll(rd, 1, 5000);
+    await sleep(20);
+    await tx.send(Buffer.from("poll"), port);
+    assert.equal(await waiting, 1);
+    assert.equal(rd[0].revents, ws.POLLRDNORM);
+    assert.equal(await ws.WSAPoll(fds, 1, 0), 1);
+    assert.equal(fds[0].revents, ws.POLLRDNORM | ws.POLLWRNORM);
+    assert.equal(ws.closesocket(s), 0);
+  });
+
+  await check(`${name}: WSAEventSelect + WSAEnumNetworkEvents: FD_WRITE at once; FD_READ; re-enabled by a receive`, async () => {
+    const { s, port } = bound();
+    const ev = ws.WSACreateEvent();
+    assert.equal(ws.WSAEventSelect(s, ev, ws.FD_READ | ws.FD_WRITE), 0);
+    assert.equal(await signalled(ev), true);
+    assert.equal(enumEvents(s, ev), ws.FD_WRITE);
+    assert.equal(await signalled(ev), false);
+    await tx.send(Buffer.from("one"), port);
+    assert.equal(await signalled(ev, 3000), true);
+    assert.equal(enumEvents(s, ev), ws.FD_READ);
+    await tx.send(Buffer.from("two"), port);
+    await sleep(50);
+    assert.equal(await signalled(ev, 20), false, "FD_READ again before a receive");
+    const buf = Buffer.alloc(8);
+    // Non-blocking now (WSAEventSelect): the receive returns at once and re-enables FD_READ.
+    assert.equal(ws.recvfrom(s, buf, 8, 0, null, null), 3);
+    assert.equal(buf.toString("latin1", 0, 3), "one");
+    assert.equal(await signalled(ev, 1000), true);
+    assert.equal(enumEvents(s, ev), ws.FD_READ);
+    assert.equal(ws.recvfrom(s, buf, 8, 0, null, null), 3);
+    assert.equal(buf.toString("latin1", 0, 3), "two");
+    await sleep(20);
+    assert.equal(enumEvents(s, ev), 0);
+    assert.equal(ws.recvfrom(s, buf, 8, 0, null, null), ws.SOCKET_ERROR);
+    assert.equal(ws.WSAGetLastError(), ws.WSAEWOULDBLOCK);
+    assert.equal(ws.closesocket(s), 0);
+    ws.WSACloseEvent(ev);
+  });
+
+  await check(`${name}: WSAIoctl FIONBIO, FIONREAD, SIO_FLUSH; an unknown code WSAEOPNOTSUPP`, async () => {
+    const { s, port } = bound();
+    const returned = ref(-1);
+    assert.equal(ws.WSAIoctl(s, ws.FIONBIO, Uint8Array.of(1, 0, 0, 0), 4, null, 0, returned, null, null), 0);
+    assert.equal(ws.recv(s, Buffer.alloc(4), 4, 0), ws.SOCKET_ERROR);
+    assert.equal(ws.WSAGetLastError(), ws.WSAEWOULDBLOCK);
+    await tx.send(Buffer.from("four"), port);
+    const out = new Uint8Array(4);
+    await until(() => ws.WSAIoctl(s, ws.FIONREAD, null, 0, out, 4, returned, null, null) === 0 && out[0] > 0);
+    assert.equal(out[0], 4);
+    assert.equal(returned.value, 4);
+    const value = ref(-1);
+    assert.equal(ws.WSAIoctl(s, ws.FIONREAD, null, 0, value, 4, returned, null, null), 0);
+    assert.equal(value.value, 4);
+    assert.equal(ws.WSAIoctl(s, ws.SIO_FLUSH, null, 0, null, 0, ref(), null, null), 0);
+    assert.equal(ws.WSAIoctl(s, 0x48000099, null, 0, null, 0, ref(), null, null), ws.SOCKET_ERROR);
+    assert.equal(ws.WSAGetLastError(), ws.WSAEOPNOTSUPP);
+    // SIO_FLUSH on Windows: the sends are Winsock's already; one sent around it arrives.
+    const peer = bound();
+    const sent = ref(0);
+    const to = { sin_family: ws.AF_INET, sin_port: ws.htons(peer.port), sin_addr: { s_addr: ws.inet_addr("127.0.0.1") } };
+    const rc = ws.WSASendTo(s, [{ len: 5, buf: Buffer.from("flush") }], 1, sent, 0, to, 16, null, null);
+    assert.equal(ws.WSAIoctl(s, ws.SIO_FLUSH, null, 0, null, 0, ref(), null, null), 0);
+    assert.equal(await rc, 0);
+    assert.equal(await ws.recvfrom(peer.s, Buffer.alloc(8), 8, 0, null, null), 5);
+    assert.equal(ws.closesocket(peer.s), 0);
+    assert.equal(ws.closesocket(s), 0);
+  });
+  ws.WSACleanup();
+}
+await aroundWSASendTo("native");
+await aroundWSASendTo("dgram");
 
 tx.close();
 console.log(`notes: ${notes.join("; ")}`);

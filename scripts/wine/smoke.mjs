@@ -324,6 +324,26 @@ if (hasV6) {
     r6.close();
     return n === -WSA_IO_PENDING ? "pending" : "at once";
   });
+
+  await checkAsync("IPv6: IPV6_V6ONLY (option 4) reads 1, set to 0 before bind: dual-stack reaches 127.0.0.1", async () => {
+    const r4 = await receiver("udp4");
+    const h6 = b.open(6);
+    assert.ok(h6 > 0);
+    assert.equal(b.getOption(h6, 6, 4), 1);
+    assert.equal(b.setOption(h6, 6, 4, 0), 0);
+    assert.equal(b.getOption(h6, 6, 4), 0);
+    assert.equal(b.bind(h6, 6, new Uint8Array(16), 0), 0);
+    const mapped = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]);
+    const id = nextId++;
+    const n = b.send(h6, 6, parts(), mapped, r4.port, 0, id);
+    if (n === -WSA_IO_PENDING) await completed([id]);
+    else assert.equal(n, 16);
+    const got = await r4.waitFor(1);
+    assert.equal(got[0]?.toString(), "alpha-beta-gamma");
+    assert.equal(b.close(h6), 0);
+    r4.close();
+    return n === -WSA_IO_PENDING ? "pending" : "at once";
+  });
 }
 
 await checkAsync("closesocket with sends in flight: each completes exactly once", async () => {
@@ -382,7 +402,7 @@ check("hostile arguments to every function: errors, never a crash", () => {
     ["localAddress out of 15", () => b.localAddress(h, 4, new Uint8Array(15)), E(WSAEFAULT)],
     ["localAddress Float64Array", () => b.localAddress(h, 4, new Float64Array(2)), E(WSAEFAULT)],
     ["localAddress family 0", () => b.localAddress(h, 0, new Uint8Array(16)), E(WSAEINVAL)],
-    ["setOption 4", () => b.setOption(h, 4, 4, 1), E(WSAEINVAL)],
+    ["setOption 5 (past the last)", () => b.setOption(h, 4, 5, 1), E(WSAEINVAL)],
     ["setOption -1", () => b.setOption(h, 4, 0, -1), E(WSAEINVAL)],
     ["setOption 2**31", () => b.setOption(h, 4, 0, 2 ** 31), E(WSAEINVAL)],
     ["setOption value '1'", () => b.setOption(h, 4, 0, "1"), E(WSAEINVAL)],

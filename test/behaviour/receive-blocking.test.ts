@@ -105,8 +105,8 @@ describe.each(BACKENDS)("blocking receives on $name", (backend) => {
       const c = Buffer.alloc(8);
       const gotA = ref();
       const pa = tracked(ws.WSARecv(s, [{ len: 8, buf: a }], 1, gotA, ref(0), null, null) as Promise<number>);
-      const pb = tracked(ws.recvfrom(s, b, 8, 0, null, null));
-      const pc = tracked(ws.recvfrom(s, c, 8, 0, {}, ref(16)));
+      const pb = tracked(ws.recvfrom(s, b, 8, 0, null, null) as Promise<number>);
+      const pc = tracked(ws.recvfrom(s, c, 8, 0, {}, ref(16)) as Promise<number>);
       await sleep(50);
       expect([pa.settled, pb.settled, pc.settled]).toEqual([false, false, false]);
       await peer.send("one", port);

@@ -4,38 +4,50 @@
  * port where nothing listens makes the next receive complete with WSAECONNRESET (facade)
  * or reject with it (idiomatic), once; a later receive works normally. Where the backend
  * cannot see ICMP errors (deviation `icmpErrorOnReceive` false: node:dgram on an
- * unconnected socket), the receive stays pending and closing the socket aborts it.
+ * unconnected socket), the receive stays pending and closing the socket ends it (WSAEINTR
+ * for a blocking receive, WSA_OPERATION_ABORTED for an overlapped one). With
+ * SIO_UDP_CONNRESET off (it is on by default) the error is never reported on any backend:
+ * receives wait for datagrams.
  */
-import dgram from "node:dgram";
+import * as core from "@wsasendto/core";
 import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
-import { addr4, bound, LOOPBACK4, openIdiomatic, openPeer, ref, sleep, sync, T, useFacade, waitAll, ws } from "../helpers.js";
+import {
+  addr4,
+  bound,
+  deadPort,
+  LOOPBACK4,
+  openIdiomatic,
+  openPeer,
+  openReceiver,
+  ref,
+  sleep,
+  sync,
+  T,
+  useFacade,
+  waitAll,
+  within,
+  ws,
+} from "../helpers.js";
 
 /** NTSTATUS STATUS_CANCELLED: what Windows keeps in Internal for an aborted operation. */
 const STATUS_CANCELLED = 0xc0000120;
 /** NTSTATUS STATUS_PORT_UNREACHABLE: Internal of a receive failed by an ICMP port-unreachable. */
 const STATUS_PORT_UNREACHABLE = 0xc000023f;
 
-/** A loopback port where nothing listens: bound by a node:dgram socket, noted, closed. */
-async function deadPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK4, () => resolve()));
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-/** Settles with `p`'s value, or with "pending" after `ms`. */
-async function within<R>(p: Promise<R>, ms: number): Promise<R | "pending"> {
-  let timer: NodeJS.Timeout | undefined;
-  const r = await Promise.race([
-    p,
-    new Promise<"pending">((resolve) => {
-      timer = setTimeout(() => resolve("pending"), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  return r;
+/**
+ * `WSAIoctl(s, SIO_UDP_CONNRESET, on, 4, ...)`, alternately with the BOOL as a number and
+ * as 4 bytes; the core socket reads the setting back (Winsock has no call that does).
+ */
+function setConnReset(s: number, on: 0 | 1): void {
+  const entry = core.lookupSocket(s);
+  if (typeof entry === "number") throw new Error(`socket ${s}: error ${entry}`);
+  expect(entry.getOption("connreset")).toBe(1 - on);
+  const input = on === 0 ? 0 : Uint8Array.of(1, 0, 0, 0);
+  const returned = ref(99);
+  expect(ws.WSAIoctl(s, ws.SIO_UDP_CONNRESET, input, 4, null, 0, returned, null, null)).toBe(0);
+  expect([ws.WSAGetLastError(), returned.value]).toEqual([0, 0]);
+  expect(entry.getOption("connreset")).toBe(on);
 }
 
 /** Sends one datagram from `s` to a dead loopback port with a blocking WSASendTo (which succeeds). */
@@ -66,7 +78,7 @@ describe.each(BACKENDS)("ICMP port unreachable on $name", (backend) => {
     }
 
     it(
-      `blocking WSARecvFrom after a send to a dead port: ${reported ? "WSAECONNRESET once, then normal" : "stays pending until closesocket aborts it"}`,
+      `blocking WSARecvFrom after a send to a dead port: ${reported ? "WSAECONNRESET once, then normal" : "stays pending until closesocket interrupts it (WSAEINTR)"}`,
       T,
       async ({ onTestFinished }) => {
         const { s, port } = bound();
@@ -83,7 +95,7 @@ describe.each(BACKENDS)("ICMP port unreachable on $name", (backend) => {
           expect(await within(receive, 200)).toBe("pending");
           expect(ws.closesocket(s)).toBe(0);
           expect(await within(receive, 3000)).toBe(ws.SOCKET_ERROR);
-          expect(ws.wsaErrorName(ws.WSAGetLastError())).toBe("WSA_OPERATION_ABORTED");
+          expect(ws.wsaErrorName(ws.WSAGetLastError())).toBe("WSAEINTR");
         }
       },
     );
@@ -143,6 +155,88 @@ describe.each(BACKENDS)("ICMP port unreachable on $name", (backend) => {
         }
       },
     );
+
+    describe("SIO_UDP_CONNRESET off", () => {
+      /** A blocking receive on `s`: still pending after 200 ms, then completed by the peer's datagram. */
+      async function expectWaitsForDatagram(s: number, port: number, onFinished: (fn: () => Promise<void>) => void) {
+        const buf = Buffer.alloc(16);
+        const got = ref(99);
+        const receive = ws.WSARecvFrom(s, [{ len: 16, buf }], 1, got, ref(0), {}, ref(16), null, null) as Promise<number>;
+        expect(await within(receive, 200)).toBe("pending");
+        const peer = await openPeer(onFinished);
+        await peer.send("datagram", port);
+        expect(await within(receive, 3000)).toBe(0);
+        expect(buf.subarray(0, got.value).toString()).toBe("datagram");
+      }
+
+      it(
+        "the port-unreachable is never reported: the next receive waits for the next datagram",
+        T,
+        async ({ onTestFinished }) => {
+          const { s, port } = bound();
+          setConnReset(s, 0);
+          await sendToNowhere(s);
+          await sleep(50);
+          await expectWaitsForDatagram(s, port, onTestFinished);
+        },
+      );
+
+      it(
+        "an overlapped receive posted before the ICMP error stays pending, then gets the datagram",
+        T,
+        async ({ onTestFinished }) => {
+          const { s, port } = bound();
+          setConnReset(s, 0);
+          const buf = Buffer.alloc(16);
+          const ov = new ws.WSAOVERLAPPED();
+          ov.hEvent = ws.WSACreateEvent();
+          expect(sync(ws.WSARecvFrom(s, [{ len: 16, buf }], 1, null, ref(0), {}, ref(16), ov, null))).toBe(ws.SOCKET_ERROR);
+          expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
+          await sendToNowhere(s);
+          expect(await ws.WSAWaitForMultipleEvents(1, [ov.hEvent], true, 200, false)).toBe(ws.WSA_WAIT_TIMEOUT);
+          expect(ws.HasOverlappedIoCompleted(ov)).toBe(false);
+          const peer = await openPeer(onTestFinished);
+          await peer.send("datagram", port);
+          await waitAll([ov.hEvent]);
+          expect([ov.Internal, ov.InternalHigh]).toEqual([0, 8]);
+          expect(buf.subarray(0, 8).toString()).toBe("datagram");
+        },
+      );
+
+      it("sends after the port-unreachable are sent, and the error is not reported either", T, async ({ onTestFinished }) => {
+        const rx = await openReceiver();
+        onTestFinished(() => rx.close());
+        const { s, port } = bound();
+        setConnReset(s, 0);
+        await sendToNowhere(s);
+        await sleep(50);
+        const to = addr4(rx.port);
+        expect(await ws.sendto(s, Buffer.from("live"), 4, 0, to, ws.sizeof(to))).toBe(4);
+        await rx.waitFor(1);
+        expect(rx.texts()).toEqual(["live"]);
+        await expectWaitsForDatagram(s, port, onTestFinished);
+      });
+
+      it(
+        `on again: a later port-unreachable ${reported ? "is reported again" : "is still not reported"}`,
+        T,
+        async ({ onTestFinished }) => {
+          const { s, port } = bound();
+          setConnReset(s, 0);
+          setConnReset(s, 1);
+          await sendToNowhere(s);
+          await sleep(50);
+          if (!reported) {
+            await expectWaitsForDatagram(s, port, onTestFinished);
+            return;
+          }
+          const receive = ws.WSARecvFrom(s, [{ len: 16, buf: Buffer.alloc(16) }], 1, ref(), ref(0), {}, ref(16), null, null);
+          expect(await within(receive as Promise<number>, 3000)).toBe(ws.SOCKET_ERROR);
+          expect(ws.wsaErrorName(ws.WSAGetLastError())).toBe("WSAECONNRESET");
+          await expectWorksAfter(s, port, onTestFinished);
+        },
+      );
+    });
   });
 
   describe("idiomatic", () => {

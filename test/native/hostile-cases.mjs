@@ -433,6 +433,27 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
     },
   );
 
+  // The error queue (IP_RECVERR, Linux): an ICMP port-unreachable that a send consumed as
+  // the pending error stays queued, and takeError reports it from there (parsing its cmsg).
+  const icmp = { fd: -1 };
+  add(
+    "takeError",
+    "after sends to a closed port (the queued port-unreachable)",
+    () => {
+      const dead = b.open(4);
+      b.bind(dead, 4, LOOPBACK, 0);
+      const port = b.localAddress(dead, 4, new Uint8Array(16));
+      b.close(dead);
+      icmp.fd = b.open(4);
+      b.bind(icmp.fd, 4, LOOPBACK, 0);
+      // The second send fails with the first one's error (ECONNREFUSED) and sends nothing.
+      for (let i = 0; i < 2; i++) b.send(icmp.fd, 4, [new Uint8Array(4)], LOOPBACK, port, 0, 0);
+      return [icmp.fd];
+    },
+    { what: "ECONNREFUSED (queued) or 0 (the ICMP error not there yet)", test: (r) => r === E.ECONNREFUSED || r === 0 },
+    { cleanup: () => b.close(icmp.fd) },
+  );
+
   // Families and options.
   add("open", "family 5", () => [5], neg(EINVAL));
   add("open", "family 6.5", () => [6.5], neg(EINVAL));
@@ -447,10 +468,10 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
   add("localAddress", "a Float64Array out", () => [ctx.h, 4, new Float64Array(2)], neg(EFAULT));
   add("localAddress", "a DataView out", () => [ctx.h, 4, new DataView(new ArrayBuffer(16))], neg(EFAULT));
   add("localAddress", "an unbound socket", () => [ctx.unbound, 4, new Uint8Array(16)], nonNeg);
-  add("setOption", "option 4", () => [ctx.h, 4, 4, 1], neg(EINVAL));
+  add("setOption", "option 5 (past the last, IPV6_V6ONLY)", () => [ctx.h, 4, 5, 1], neg(EINVAL));
   add("setOption", "value 2**31", () => [ctx.h, 4, 1, 2 ** 31], neg(EINVAL));
   add("setOption", "value -1", () => [ctx.h, 4, 1, -1], neg(EINVAL));
-  add("getOption", "option 4", () => [ctx.h, 4, 4], neg(EINVAL));
+  add("getOption", "option 5 (past the last, IPV6_V6ONLY)", () => [ctx.h, 4, 5], neg(EINVAL));
   add("getOption", "option -1", () => [ctx.h, 4, -1], neg(EINVAL));
 
   // Views where a list of Uint8Arrays is expected. Expected: [send, sendSegments, recv, sendBatch].

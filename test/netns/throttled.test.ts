@@ -44,6 +44,9 @@ const STATUS_PENDING = 0x103;
 const WSA_IO_INCOMPLETE = 996;
 const WSA_OPERATION_ABORTED = 995;
 const WSA_WAIT_EVENT_0 = 0;
+const WSAEWOULDBLOCK = 10035;
+const POLLWRNORM = 0x10;
+const FD_WRITE = 2;
 
 /** Options of each case: the fixture runs within 10 s, the runner kills it at 12 s. */
 const CASE = { timeout: 20_000 } as const;
@@ -405,6 +408,34 @@ describe("throttled loopback: a network namespace of our own with tbf on lo", ()
             ms: undefined,
           });
         expect(arrivals).toEqual(range(n));
+        expect(r.json.closeRc).toBe(0);
+      },
+    );
+
+    test(
+      title("(f) non-blocking sends until WSAEWOULDBLOCK, then select, WSAPoll and FD_WRITE wait for room"),
+      CASE,
+      async () => {
+        const r = await runFixture("readiness", backend);
+        expectRan(r, backend);
+        const { first, second, third, selected, polled, evented, accepted, arrivals } = r.json;
+        expect([r.json.nonBlocking, r.json.eventSelect]).toEqual([0, 0]);
+        for (const fill of [first, second, third]) {
+          // The buffer (or dgram's window of sends in flight) fills: a send is refused.
+          expect(fill.refusedAfter, "non-blocking sends accepted before a refusal").toBeLessThan(2000);
+          expect([fill.rc, fill.lastError]).toEqual([-1, WSAEWOULDBLOCK]);
+        }
+        // select: the socket in writefds once room came; then a send is accepted.
+        expect([selected.rc, selected.isSet]).toEqual([1, 1]);
+        expect(selected.after.rc).toBe(SIZE);
+        expect([polled.rc, polled.revents]).toEqual([1, POLLWRNORM]);
+        expect(polled.after.rc).toBe(SIZE);
+        // FD_WRITE at the WSAEventSelect if the socket was writable then, and again after the refusal.
+        expect([0, FD_WRITE]).toContain(evented.atOnce);
+        expect([evented.waitRc, evented.lNetworkEvents]).toEqual([WSA_WAIT_EVENT_0, FD_WRITE]);
+        expect(evented.after.rc).toBe(SIZE);
+        // What arrived: exactly the accepted sends, in order; nothing refused was sent.
+        expect(arrivals).toEqual(accepted);
         expect(r.json.closeRc).toBe(0);
       },
     );

@@ -6,8 +6,14 @@
 import type { Completion, ReceiveCompletion } from "./operation.js";
 import type { Endpoint, IPFamily } from "./sockaddr.js";
 
-/** Socket options a backend applies for the core. */
-export type BackendOption = "broadcast" | "sndbuf" | "rcvbuf" | "ttl";
+/**
+ * Socket options a backend applies for the core. `v6only` (`IPV6_V6ONLY`, IPv6 sockets) is
+ * set before the bind only (the core refuses it afterwards), and the socket is dual-stack
+ * from that bind on when it is 0. `connreset` (`SIO_UDP_CONNRESET`, 1 by default): whether an
+ * ICMP port-unreachable for an earlier send fails a later receive with `WSAECONNRESET`; 0
+ * drops it, and receives wait for datagrams.
+ */
+export type BackendOption = "broadcast" | "sndbuf" | "rcvbuf" | "ttl" | "v6only" | "connreset";
 
 /**
  * What `send` returns, one of three named outcomes:
@@ -17,6 +23,11 @@ export type BackendOption = "broadcast" | "sndbuf" | "rcvbuf" | "ttl";
  * - `failedNow(code)` (a number <= -2): nothing was sent and nothing will complete.
  */
 export type SendOutcome = number;
+
+/** Interest in readability, for {@link BackendSocket.watchReadiness}. */
+export const READY_READ = 1;
+/** Interest in writability, for {@link BackendSocket.watchReadiness}. */
+export const READY_WRITE = 2;
 
 /** The outcome of a send the backend will complete later. */
 export const SEND_PENDING = -1;
@@ -79,6 +90,30 @@ export interface BackendSocket {
    * Winsock code when the receive could not start (then nothing completes).
    */
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number;
+  /**
+   * `FIONREAD`: bytes waiting to be received, 0 when none (dgram: every queued datagram's,
+   * as Windows counts; native: what the kernel reports).
+   */
+  pending(): number;
+  /** Whether a receive would complete now: a datagram, or an error to report, waits. */
+  readable(): boolean;
+  /** Whether a send would be taken now, with no send of this socket waiting for room. */
+  writable(): boolean;
+  /**
+   * Calls `onChange` whenever what `readable()` (`interest & READY_READ`) or `writable()`
+   * (`interest & READY_WRITE`) says may have turned true, and at close, until the returned
+   * stop is called. It may be called when nothing changed; never from inside this call.
+   */
+  watchReadiness(interest: number, onChange: () => void): () => void;
+  /** `SIO_FLUSH`: every send not yet taken by the transport completes with `WSA_OPERATION_ABORTED`. */
+  flush(): void;
+  /**
+   * Optional: receives one datagram during the call if one (or an error) waits, completing
+   * `completion` then; returns false, posting nothing, when nothing waits. For a backend
+   * that cannot withdraw a posted receive (`cancel`); the others are asked to `receive`,
+   * then to `cancel` what did not complete.
+   */
+  receiveNow?(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): boolean;
   /** Datagrams dropped because the receive buffer was full, where the backend can tell. */
   drops(): number | undefined;
   /** Withdraws a pending operation (a send not yet at the kernel, a receive); true if it was withdrawn (the core then completes it as aborted). */

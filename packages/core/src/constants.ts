@@ -89,6 +89,8 @@ export const DEFAULT_MAX_OUTSTANDING_SENDS = 4096;
 /** Options at level `IPPROTO_IP` / `IPPROTO_IPV6`. */
 export const IP_TTL = 4;
 export const IPV6_UNICAST_HOPS = 4;
+/** `IPPROTO_IPV6`: 1 (the default on Windows) makes an `AF_INET6` socket IPv6-only; 0, set before bind, dual-stack. */
+export const IPV6_V6ONLY = 27;
 
 /** `shutdown` directions. */
 export const SD_RECEIVE = 0;
@@ -124,3 +126,48 @@ export const MAX_UDP_PAYLOAD_IPV6 = 65527;
 
 /** `NTSTATUS` `STATUS_PENDING`: `WSAOVERLAPPED.Internal` while an operation is in flight. */
 export const STATUS_PENDING = 0x103;
+
+/** `ioctlsocket` and `WSAIoctl` control codes. */
+export const FIONBIO = 0x8004667e;
+export const FIONREAD = 0x4004667f;
+export const SIO_UDP_CONNRESET = 0x9800000c;
+export const SIO_FLUSH = 0x28000004;
+
+/** `select`: the most sockets an `fd_set` holds. */
+export const FD_SETSIZE = 64;
+
+/** `WSAPoll` event flags. */
+export const POLLRDNORM = 0x100;
+export const POLLRDBAND = 0x200;
+export const POLLIN = 0x300;
+export const POLLPRI = 0x400;
+export const POLLWRNORM = 0x10;
+export const POLLOUT = 0x10;
+export const POLLWRBAND = 0x20;
+export const POLLERR = 0x1;
+export const POLLHUP = 0x2;
+export const POLLNVAL = 0x4;
+
+/** `WSAEventSelect` network events, and their bit numbers in `WSANETWORKEVENTS.iErrorCode`. */
+export const FD_READ = 0x1;
+export const FD_WRITE = 0x2;
+export const FD_OOB = 0x4;
+export const FD_ACCEPT = 0x8;
+export const FD_CONNECT = 0x10;
+export const FD_CLOSE = 0x20;
+export const FD_QOS = 0x40;
+export const FD_GROUP_QOS = 0x80;
+export const FD_ROUTING_INTERFACE_CHANGE = 0x100;
+export const FD_ADDRESS_LIST_CHANGE = 0x200;
+export const FD_ALL_EVENTS = 0x3ff;
+export const FD_READ_BIT = 0;
+export const FD_WRITE_BIT = 1;
+export const FD_OOB_BIT = 2;
+export const FD_ACCEPT_BIT = 3;
+export const FD_CONNECT_BIT = 4;
+export const FD_CLOSE_BIT = 5;
+export const FD_QOS_BIT = 6;
+export const FD_GROUP_QOS_BIT = 7;
+export const FD_ROUTING_INTERFACE_CHANGE_BIT = 8;
+export const FD_ADDRESS_LIST_CHANGE_BIT = 9;
+export const FD_MAX_EVENTS = 10;

@@ -21,4 +21,5 @@ export * from "./receive.js";
 export * from "./sockaddr.js";
 export * from "./socket.js";
 export * from "./startup.js";
+export { ReadinessWatchers } from "./watchers.js";
 export * from "./winsock.js";

@@ -140,21 +140,24 @@ export function parseIPv4(text: string): Uint8Array | null {
 }
 
 /**
- * Parses IPv6 text (with `::` and an embedded IPv4 tail, no zone) into 16 bytes, or `null`
- * (also for what is not a string).
+ * Parses IPv6 text into 16 bytes, or `null` (also for what is not a string), with the rules
+ * of `inet_pton`: hexadecimal groups of 1 to 4 digits, at most one `::` standing for at
+ * least one zero group, an embedded dotted-quad IPv4 address only as the last 32 bits
+ * ("::ffff:1.2.3.4", never "1.2.3.4::5"), and no zone ("fe80::1%1" is not an address).
  */
 export function parseIPv6(text: string): Uint8Array | null {
   if (typeof text !== "string") return null;
   if (text.length < 2 || text.length > 45) return null;
   const halves = text.split("::");
   if (halves.length > 2) return null;
-  const groups = (s: string): number[] | null => {
+  // `endsAddress`: this half holds the address's last group, the only place for IPv4.
+  const groups = (s: string, endsAddress: boolean): number[] | null => {
     if (s === "") return [];
     const out: number[] = [];
     const parts = s.split(":");
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i] as string;
-      if (i === parts.length - 1 && p.includes(".")) {
+      if (endsAddress && i === parts.length - 1 && p.includes(".")) {
         const v4 = parseIPv4(p);
         if (!v4) return null;
         out.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number));
@@ -165,8 +168,8 @@ export function parseIPv6(text: string): Uint8Array | null {
     }
     return out;
   };
-  const head = groups(halves[0] as string);
-  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
+  const head = groups(halves[0] as string, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1] as string, true) : [];
   if (!head || !tail) return null;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return null;

@@ -28,10 +28,25 @@ export {
   ntohl,
   ntohs,
 } from "./inet.js";
+export { ioctlsocket, WSAIoctl } from "./ioctl.js";
 export { WSAGetLastError, WSASetLastError } from "./last-error.js";
 export { NTSTATUS_OF_WSA, STATUS_BUFFER_OVERFLOW, STATUS_CANCELLED, STATUS_SUCCESS } from "./ntstatus.js";
 export { type CompletionRoutine, HasOverlappedIoCompleted, WSAOVERLAPPED } from "./operation.js";
 export { errnoName, OS_ERROR_TO_WSA, wsaFromOsError } from "./os-errors.js";
+export {
+  FD_CLR,
+  FD_ISSET,
+  FD_SET,
+  FD_ZERO,
+  fd_set,
+  select,
+  type timeval,
+  WSAEnumNetworkEvents,
+  WSAEventSelect,
+  type WSANETWORKEVENTS,
+  type WSAPOLLFD,
+  WSAPoll,
+} from "./readiness.js";
 export type { IN_ADDR, SOCKADDR, SOCKADDR_IN, SOCKADDR_IN6 } from "./sockaddr.js";
 export { sizeof } from "./sockaddr.js";
 export { backendName, backendUnavailableReason, WSACleanup, type WSADATA, WSAStartup } from "./startup.js";

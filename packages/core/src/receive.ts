@@ -65,6 +65,16 @@ export class ReceiveQueue {
     return this.#posted.length;
   }
 
+  /** Bytes of the datagrams waiting for a receive (what Windows' FIONREAD counts). */
+  get queuedBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether a datagram waits for a receive. */
+  get hasQueued(): boolean {
+    return this.#arrived.length > 0;
+  }
+
   /** A datagram arrived. */
   push(data: Uint8Array, from: Endpoint): void {
     if (this.#arrived.length === 0 && this.#posted.length > 0) {

@@ -3,7 +3,7 @@
  * and the {@link Endpoint} that the core and the backends use. All checks of an address
  * live here, once.
  */
-import { AF_INET, AF_INET6, WSAEADDRNOTAVAIL, WSAEAFNOSUPPORT, WSAEFAULT } from "./constants.js";
+import { AF_INET, AF_INET6, AF_UNSPEC, WSAEADDRNOTAVAIL, WSAEAFNOSUPPORT, WSAEFAULT } from "./constants.js";
 import { formatIPv6, htons, isU32, ntohs, parseIPv4, parseIPv6, sAddrToString } from "./inet.js";
 
 /** `IN_ADDR`: an IPv4 address in network byte order. */
@@ -176,12 +176,29 @@ export function wildcard(family: IPFamily, port = 0): Endpoint {
   return { family, address: family === 4 ? "0.0.0.0" : "::", port };
 }
 
-/** True for the unspecified address (`INADDR_ANY`, `::`). */
+/** True for the unspecified address (`INADDR_ANY`, `::`, and `INADDR_ANY` v4-mapped). */
 export function isWildcard(ep: Endpoint): boolean {
-  return ep.address === "0.0.0.0" || ep.address === "::";
+  return ep.address === "0.0.0.0" || ep.address === "::" || ep.address === "::ffff:0.0.0.0";
 }
 
-/** True for the limited broadcast address. */
+/** True for the limited broadcast address (also v4-mapped, as a dual-stack socket names it). */
 export function isBroadcast(ep: Endpoint): boolean {
-  return ep.address === "255.255.255.255";
+  return ep.address === "255.255.255.255" || ep.address === "::ffff:255.255.255.255";
+}
+
+/** True for an IPv4 address written the IPv6 way (`::ffff:a.b.c.d`, RFC 4291's v4-mapped form). */
+export function isV4Mapped(ep: Endpoint): boolean {
+  // formatIPv6 writes every v4-mapped address in this one form.
+  return ep.family === 6 && ep.address.startsWith("::ffff:") && ep.address.includes(".");
+}
+
+/**
+ * True for an address structure of family `AF_UNSPEC` (0), which `connect` takes to
+ * dissolve a datagram socket's association: a `SOCKADDR` (`sa_family`) or either shape
+ * with its family field 0. Reads fields only; a field that throws is the caller's to catch.
+ */
+export function isUnspecifiedFamily(addr: unknown): boolean {
+  if (typeof addr !== "object" || addr === null) return false;
+  const a = addr as { sa_family?: unknown; sin_family?: unknown; sin6_family?: unknown };
+  return a.sa_family === AF_UNSPEC || a.sin_family === AF_UNSPEC || a.sin6_family === AF_UNSPEC;
 }

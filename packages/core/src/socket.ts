@@ -24,10 +24,20 @@ import {
 } from "./constants.js";
 import { isU32 } from "./inet.js";
 import type { Completion, Operation, OperationOwner } from "./operation.js";
-import { type Endpoint, type IPFamily, isBroadcast, isWildcard, wildcard } from "./sockaddr.js";
+import { routeLocalAddress } from "./route.js";
+import { type Endpoint, type IPFamily, isBroadcast, isV4Mapped, isWildcard, wildcard } from "./sockaddr.js";
 
 /** The flags a send accepts on a datagram socket. */
 const SEND_FLAGS = MSG_DONTROUTE;
+
+/**
+ * What a new socket reports for an option nobody set, as Windows reports it (the kernel
+ * underneath may keep another default: Linux's buffers are larger). Windows gives 64 KiB
+ * to both buffers of a new UDP socket (the value the OS gives, not .NET's documented 8192:
+ * dotnet/dotnet-api-docs#9493) and 128 as its default TTL and hop limit (the `DefaultTTL`
+ * of Windows' TCP/IP parameters).
+ */
+const WINDOWS_DEFAULTS: Readonly<Partial<Record<BackendOption, number>>> = { sndbuf: 65536, rcvbuf: 65536, ttl: 128 };
 
 /** The result of {@link SocketEntry.startSend} besides an error code: completed at once. */
 export const STARTED_COMPLETED = 0;
@@ -45,8 +55,16 @@ export class SocketEntry implements OperationOwner {
   maxOutstanding = DEFAULT_MAX_OUTSTANDING_SENDS;
   /** Overlapped operations started and not yet completed. */
   outstanding = 0;
+  /** Non-blocking (`FIONBIO`, `WSAEventSelect`): the non-overlapped calls return at once. */
+  nonBlocking = false;
+  /** What `WSAEventSelect` set up for this socket, if anything. */
+  networkEvents: { stop(): void } | null = null;
   readonly maxMessageSize: number;
   readonly #options = new Map<BackendOption, number>();
+  /** `IPV6_V6ONLY`: an IPv6 socket is IPv6-only unless told otherwise before its bind, as on Windows. */
+  v6only: boolean;
+  /** The local address routing chose for the connected peer (text), while connected. */
+  #routedLocal: string | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -55,6 +73,7 @@ export class SocketEntry implements OperationOwner {
     readonly overlappedCapable: boolean,
   ) {
     this.maxMessageSize = family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6;
+    this.v6only = family === 6;
   }
 
   /** Binds to `local`; a socket binds once. */
@@ -62,7 +81,13 @@ export class SocketEntry implements OperationOwner {
     if (this.bound) return WSAEINVAL;
     if (local.family !== this.family) return WSAEAFNOSUPPORT;
     const rc = this.native.bind(local);
-    if (rc === 0) this.bound = true;
+    if (rc === 0) {
+      this.bound = true;
+      // What getsockopt reports is what the socket sends with: Windows' TTL, not the kernel's
+      // own default (64 on Linux), unless the caller chose one. Bound, every backend can apply it.
+      const ttl = WINDOWS_DEFAULTS.ttl as number;
+      if (!this.#options.has("ttl")) this.native.setOption("ttl", ttl);
+    }
     return rc;
   }
 
@@ -75,6 +100,9 @@ export class SocketEntry implements OperationOwner {
   checkDestination(to: Endpoint): number {
     if (to.family !== this.family) return WSAEAFNOSUPPORT;
     if (isWildcard(to) || to.port === 0) return WSAEADDRNOTAVAIL;
+    // An IPv6-only socket cannot reach IPv4 written the IPv6 way; Windows refuses it as an
+    // address it cannot use (10049, as a connect there fails: warmcat/libwebsockets#2223).
+    if (this.v6only && isV4Mapped(to)) return WSAEADDRNOTAVAIL;
     if (isBroadcast(to) && !this.broadcast) return WSAEACCES;
     return 0;
   }
@@ -88,23 +116,49 @@ export class SocketEntry implements OperationOwner {
     const bound = this.bindImplicitly();
     if (bound !== 0) return bound;
     const rc = this.native.connect(peer);
-    if (rc === 0) this.peer = peer;
-    return rc;
-  }
-
-  /** Sets an option on the socket and remembers it. */
-  setOption(option: BackendOption, value: number): number {
-    const rc = this.native.setOption(option, value);
     if (rc === 0) {
-      this.#options.set(option, value);
-      if (option === "broadcast") this.broadcast = value !== 0;
+      this.peer = peer;
+      this.#routedLocal = peer ? routeLocalAddress(peer, !this.v6only) : null;
     }
     return rc;
   }
 
-  /** An option's value: what the OS reports, else what was set, else undefined. */
+  /**
+   * The local endpoint `getsockname` reports: the bound one, except that a socket bound to
+   * the wildcard and connected reports the address routing chose for its peer (with its own
+   * port), as Windows does; a socket bound to a specific address keeps that address.
+   */
+  localAddress(): Endpoint | null {
+    if (!this.bound) return null;
+    const local = this.native.localAddress();
+    if (!local || this.#routedLocal === null || !isWildcard(local)) return local;
+    return { family: local.family, address: this.#routedLocal, port: local.port };
+  }
+
+  /** Sets an option on the socket and remembers it. */
+  setOption(option: BackendOption, value: number): number {
+    if (option === "v6only") {
+      // Windows: dual-stack or not is decided before the bind, and only for IPv6 sockets.
+      if (this.family !== 6 || this.bound) return WSAEINVAL;
+      value = value !== 0 ? 1 : 0;
+    }
+    const rc = this.native.setOption(option, value);
+    if (rc === 0) {
+      this.#options.set(option, value);
+      if (option === "broadcast") this.broadcast = value !== 0;
+      if (option === "v6only") this.v6only = value !== 0;
+    }
+    return rc;
+  }
+
+  /**
+   * An option's value as Windows reports it: what was set (exactly: Linux doubles the
+   * buffer sizes it is given, Windows does not), else Windows' default, else what the OS
+   * reports, else undefined.
+   */
   getOption(option: BackendOption): number | undefined {
-    return this.native.getOption(option) ?? this.#options.get(option);
+    if (option === "v6only") return this.family === 6 ? Number(this.v6only) : undefined;
+    return this.#options.get(option) ?? WINDOWS_DEFAULTS[option] ?? this.native.getOption(option);
   }
 
   /**
@@ -230,16 +284,21 @@ export class SocketEntry implements OperationOwner {
 
   /**
    * Starts a receive of one datagram into `views`: Winsock's checks (a bound socket, no
-   * `SD_RECEIVE`, flags `MSG_PEEK` at most), then the backend. Returns
+   * `SD_RECEIVE`, flags `MSG_PEEK` at most), then the backend (with `now`, one that must
+   * complete during the call, else `WSAEWOULDBLOCK`, where the backend can say so). Returns
    * {@link STARTED_COMPLETED} (a datagram was there), {@link STARTED_PENDING}, or a
    * Winsock code (nothing started).
    */
-  startReceive(views: readonly Uint8Array[], flags: number, op: Operation): number {
+  startReceive(views: readonly Uint8Array[], flags: number, op: Operation, now = false): number {
     if (!isU32(flags)) return WSAEINVAL;
     if ((flags & ~MSG_PEEK) !== 0) return WSAEOPNOTSUPP;
     if (this.receiveShutdown) return WSAESHUTDOWN;
     if (!this.bound) return WSAEINVAL;
     if (op.limited && this.outstanding >= this.maxOutstanding) return WSAEWOULDBLOCK;
+    // A receive that must complete now or not at all (a non-blocking socket), where the
+    // backend cannot withdraw a receive it posted (Windows: Winsock holds it).
+    const receiveNow = now ? this.native.receiveNow : undefined;
+    if (receiveNow) return receiveNow.call(this.native, views, flags, op) ? STARTED_COMPLETED : WSAEWOULDBLOCK;
     op.owner = this;
     this.outstanding++;
     const rc = this.native.receive(views, flags, op);
@@ -270,10 +329,27 @@ export class SocketEntry implements OperationOwner {
     return true;
   }
 
+  /** Readable for `select`/`WSAPoll`: a receive would complete now (or the socket closed). */
+  readable(): boolean {
+    return this.closed || this.native.readable();
+  }
+
+  /** Writable for `select`/`WSAPoll`: a send would be taken now. */
+  writable(): boolean {
+    return !this.closed && this.native.writable();
+  }
+
+  /** Calls `onChange` when readability or writability (`interest`) may have turned true, and at close. */
+  watch(interest: number, onChange: () => void): () => void {
+    return this.closed ? () => {} : this.native.watchReadiness(interest, onChange);
+  }
+
   /** Closes the socket; the backend completes every pending operation exactly once. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.networkEvents?.stop();
+    this.networkEvents = null;
     this.native.close();
   }
 }

@@ -14,6 +14,7 @@ import {
   IPPROTO_IPV6,
   IPPROTO_UDP,
   IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
   SD_BOTH,
   SD_RECEIVE,
   SD_SEND,
@@ -30,8 +31,10 @@ import {
   WSA_FLAG_OVERLAPPED,
   WSA_IO_INCOMPLETE,
   WSA_IO_PENDING,
+  WSA_OPERATION_ABORTED,
   WSAEAFNOSUPPORT,
   WSAEFAULT,
+  WSAEINTR,
   WSAEINVAL,
   WSAEINVALIDPROVIDER,
   WSAENOPROTOOPT,
@@ -39,6 +42,7 @@ import {
   WSAEPROTONOSUPPORT,
   WSAEPROVIDERFAILEDINIT,
   WSAESOCKTNOSUPPORT,
+  WSAEWOULDBLOCK,
   WSANOTINITIALISED,
 } from "./constants.js";
 import { isU32 } from "./inet.js";
@@ -46,11 +50,14 @@ import { setLastError } from "./last-error.js";
 import { STATUS_SUCCESS } from "./ntstatus.js";
 import { type CompletionRoutine, Operation, operationOf, WSAOVERLAPPED } from "./operation.js";
 import { resolveSoon, settled } from "./progress.js";
+import { noteReceiveCall, noteSendRefused } from "./readiness.js";
 import {
   type Endpoint,
   ipFamilyOf,
+  isUnspecifiedFamily,
   isWildcard,
   readSockaddr,
+  SIZEOF_SOCKADDR_IN,
   type SOCKADDR,
   sockaddrSize,
   wildcard,
@@ -221,10 +228,16 @@ export function bind(s: number, name: SOCKADDR, namelen: number): number {
 
 /**
  * `connect(s, name, namelen)` on a datagram socket: sets the default peer (binding
- * implicitly first); the all-zero address dissolves it.
+ * implicitly first); an `AF_UNSPEC` address (`{ sa_family: AF_UNSPEC }`, or either shape
+ * with family 0; `namelen` at least `sizeof(SOCKADDR)`, 16) or the all-zero address
+ * dissolves it, as on Windows.
  */
-export function connect(s: number, name: SOCKADDR, namelen: number): number {
+export function connect(s: number, name: SOCKADDR | { sa_family: number }, namelen: number): number {
   return withSocket(s, (entry) => {
+    if (isUnspecifiedFamily(name)) {
+      // sizeof(SOCKADDR) is 16, a SOCKADDR_IN's size.
+      return Number.isInteger(namelen) && namelen >= SIZEOF_SOCKADDR_IN ? entry.connect(null) : WSAEFAULT;
+    }
     const peer = readAddressFor(entry, name, namelen);
     if (typeof peer === "number") return peer;
     if (isWildcard(peer) && peer.port === 0) return entry.connect(null);
@@ -240,9 +253,13 @@ function writeName(ep: Endpoint | null, name: unknown, namelen: unknown, ifNone:
   return 0;
 }
 
-/** `getsockname(s, name, namelenRef)`: fills `name` and `namelenRef.value`; `WSAEINVAL` before a bind. */
+/**
+ * `getsockname(s, name, namelenRef)`: fills `name` and `namelenRef.value`; `WSAEINVAL`
+ * before a bind. After `connect`, a socket bound to the wildcard reports the local address
+ * routing chose for the peer, as Windows does.
+ */
 export function getsockname(s: number, name: object, namelen: Ref): number {
-  return withSocket(s, (entry) => writeName(entry.bound ? entry.native.localAddress() : null, name, namelen, WSAEINVAL));
+  return withSocket(s, (entry) => writeName(entry.localAddress(), name, namelen, WSAEINVAL));
 }
 
 /** `getpeername(s, name, namelenRef)`: the connected peer; `WSAENOTCONN` without one. */
@@ -269,6 +286,7 @@ const BACKEND_OPTIONS: ReadonlyMap<string, BackendOption> = new Map([
   [`${SOL_SOCKET}:${SO_RCVBUF}`, "rcvbuf"],
   [`${IPPROTO_IP}:${IP_TTL}`, "ttl"],
   [`${IPPROTO_IPV6}:${IPV6_UNICAST_HOPS}`, "ttl"],
+  [`${IPPROTO_IPV6}:${IPV6_V6ONLY}`, "v6only"],
 ]);
 
 function optionOf(entry: SocketEntry, level: number, optname: number): BackendOption | number {
@@ -290,8 +308,8 @@ function readOptval(optval: unknown, optlen: unknown): number | null {
 
 /**
  * `setsockopt(s, level, optname, optval, optlen)`: `SO_BROADCAST`, `SO_SNDBUF`,
- * `SO_RCVBUF`, `IP_TTL`/`IPV6_UNICAST_HOPS`, and this library's
- * `SO_MAX_OUTSTANDING_SENDS`; `optval` a number or bytes.
+ * `SO_RCVBUF`, `IP_TTL`/`IPV6_UNICAST_HOPS`, `IPV6_V6ONLY` (before the bind only, else
+ * `WSAEINVAL`), and this library's `SO_MAX_OUTSTANDING_SENDS`; `optval` a number or bytes.
  */
 export function setsockopt(s: number, level: number, optname: number, optval: number | Uint8Array, optlen: number): number {
   return withSocket(s, (entry) => {
@@ -309,8 +327,10 @@ export function setsockopt(s: number, level: number, optname: number, optval: nu
 
 /**
  * `getsockopt(s, level, optname, optvalRef, optlenRef)`: `SO_MAX_MSG_SIZE` (65507 for
- * IPv4, 65527 for IPv6), `SO_BROADCAST`, `SO_TYPE`, `SO_SNDBUF`, `SO_RCVBUF`, `IP_TTL`,
- * `SO_MAX_OUTSTANDING_SENDS`. `optvalRef` is a `{ value }` or a byte array.
+ * IPv4, 65527 for IPv6), `SO_BROADCAST`, `SO_TYPE`, `SO_SNDBUF`, `SO_RCVBUF`, `IP_TTL`/
+ * `IPV6_UNICAST_HOPS`, `IPV6_V6ONLY`, `SO_MAX_OUTSTANDING_SENDS`, also on a new unbound
+ * socket (Windows' defaults: 65536, 65536, 128, 1) and exactly as set (Linux's doubled
+ * buffer sizes are not reported). `optvalRef` is a `{ value }` or a byte array.
  */
 export function getsockopt(s: number, level: number, optname: number, optval: Ref | Uint8Array, optlen: Ref): number {
   return withSocket(s, (entry) => {
@@ -379,6 +399,17 @@ function writeRef(ref: Ref, value: number): number {
 }
 
 /**
+ * What a blocking call reports for an operation `closesocket` (or the last `WSACleanup`)
+ * aborted: `WSAEINTR`, "returned when a socket is closed or a process is terminated, on a
+ * pending Winsock operation for that socket" (Winsock Error Codes; closesocket and
+ * WSACleanup cancel every pending blocking call). Overlapped operations keep
+ * `WSA_OPERATION_ABORTED`, and so do the idiomatic API's, which are not Winsock calls.
+ */
+function interrupted(code: number): number {
+  return code === WSA_OPERATION_ABORTED ? WSAEINTR : code;
+}
+
+/**
  * A blocking call: a Promise of 0 or `SOCKET_ERROR`, settled when the operation `start`
  * began completes; `report` writes its out-parameters and gives the last error.
  */
@@ -386,7 +417,7 @@ function blocking(start: (op: Operation) => number, report: (op: Operation) => n
   let settle: ((rc: number) => void) | null = null;
   let code = 0;
   const op = new Operation(null, null, (done) => {
-    code = report(done);
+    code = interrupted(report(done));
     if (settle) resolveSoon(settle, code === 0 ? 0 : SOCKET_ERROR, code);
   });
   op.limited = false;
@@ -496,17 +527,74 @@ function sendCall(
     if (code === 0 && bytesRef !== null && bytesRef !== undefined && !isWritableRef(bytesRef)) code = WSAEFAULT;
     if (code === 0 && !isOverlapped && !isRef(bytesRef)) code = WSAEFAULT;
     if (code === 0 && connectedOnly && !(ready as { entry: SocketEntry }).entry.peer) code = WSAENOTCONN;
-    if (code !== 0 || typeof ready === "number") return isOverlapped ? fail(code) : failLater(code);
+    const now = isOverlapped || isNonBlocking(s);
+    if (code !== 0 || typeof ready === "number") return now ? fail(code) : failLater(code);
     const { entry, views, to } = ready;
     const flags = dwFlags as number;
-    const start = (op: Operation) => entry.startSend(views, to, flags, op);
-    return isOverlapped
-      ? overlappedCall(entry, lpOverlapped, lpCompletionRoutine, start, sendReport(bytesRef), null)
-      : blocking(start, sendReport(bytesRef));
+    const start = (op: Operation) => {
+      const rc = entry.startSend(views, to, flags, op);
+      if (rc === WSAEWOULDBLOCK) noteSendRefused(entry);
+      return rc;
+    };
+    if (isOverlapped) return overlappedCall(entry, lpOverlapped, lpCompletionRoutine, start, sendReport(bytesRef), null);
+    if (!entry.nonBlocking) return blocking(start, sendReport(bytesRef));
+    // A send the transport already holds (dgram's window of sends in flight, Winsock's
+    // buffers) is on its way, as a send that Winsock buffered: it counts as sent.
+    const held = () => (isRef(bytesRef) ? writeRef(bytesRef, totalBytes(views)) : 0);
+    return nonBlockingCall(entry, start, sendReport(bytesRef), held);
   } catch {
     // A hostile argument (a throwing getter, a detached buffer) broke a check.
-    return isOverlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
+    return isOverlapped || isNonBlocking(s) ? fail(WSAEFAULT) : failLater(WSAEFAULT);
   }
+}
+
+/** True for a live socket made non-blocking (`FIONBIO`, `WSAEventSelect`). */
+function isNonBlocking(s: unknown): boolean {
+  const entry = lookupSocket(s);
+  return typeof entry !== "number" && entry.nonBlocking;
+}
+
+function totalBytes(views: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const v of views) n += v.length;
+  return n;
+}
+
+/**
+ * A non-overlapped call on a non-blocking socket, answered during the call: 0 when the
+ * operation completed at once (`report` writes its out-parameters), else `SOCKET_ERROR`
+ * with its error, or `WSAEWOULDBLOCK` when it would have to wait (it is withdrawn:
+ * nothing is sent or received). `held` answers for an operation the transport holds and
+ * cannot give back (a send on its way).
+ */
+function nonBlockingCall(
+  entry: SocketEntry,
+  start: (op: Operation) => number,
+  report: (op: Operation) => number,
+  held: (() => number) | null,
+): number {
+  const op = new Operation(null, null, null);
+  op.limited = false;
+  const rc = start(op);
+  if (rc === STARTED_PENDING) {
+    if (entry.cancel(op) || !held) {
+      // A send refused for lack of room re-enables WSAEventSelect's FD_WRITE.
+      if (held) noteSendRefused(entry);
+      return fail(WSAEWOULDBLOCK);
+    }
+    const code = held();
+    if (code !== 0) return fail(code);
+    setLastError(0);
+    return 0;
+  }
+  if (rc !== STARTED_COMPLETED) {
+    op.abandon();
+    return fail(rc);
+  }
+  const code = report(op);
+  if (code !== 0) return fail(code);
+  setLastError(0);
+  return 0;
 }
 
 /**
@@ -527,13 +615,29 @@ export function WSASend(
 }
 
 /** `sendto` and `send`: one buffer; a Promise of the bytes sent or `SOCKET_ERROR`. */
-function sendOne(s: unknown, buf: unknown, len: unknown, flags: unknown, to: unknown, tolen: unknown, connectedOnly: boolean) {
+function sendOne(
+  s: unknown,
+  buf: unknown,
+  len: unknown,
+  flags: unknown,
+  to: unknown,
+  tolen: unknown,
+  connectedOnly: boolean,
+): number | Promise<number> {
   const bytes: Ref = { value: 0 };
-  const rc = sendCall(s, [{ len, buf }], 1, bytes, flags, to, tolen, null, null, connectedOnly) as Promise<number>;
-  return rc.then((r) => (r === 0 ? bytes.value : r));
+  const rc = sendCall(s, [{ len, buf }], 1, bytes, flags, to, tolen, null, null, connectedOnly);
+  return typeof rc === "number" ? countOf(rc, bytes) : rc.then((r) => countOf(r, bytes));
 }
 
-/** `sendto(s, buf, len, flags, to, tolen)`: a Promise of the bytes sent or `SOCKET_ERROR`. */
+/** The bytes of a call that succeeded (0), or its `SOCKET_ERROR`. */
+function countOf(rc: number, bytes: Ref): number {
+  return rc === 0 ? bytes.value : rc;
+}
+
+/**
+ * `sendto(s, buf, len, flags, to, tolen)`: a Promise of the bytes sent or `SOCKET_ERROR`;
+ * on a non-blocking socket the number itself, at once.
+ */
 export function sendto(
   s: number,
   buf: Uint8Array,
@@ -541,12 +645,12 @@ export function sendto(
   flags: number,
   to: SOCKADDR | null,
   tolen: number,
-): Promise<number> {
+): number | Promise<number> {
   return sendOne(s, buf, len, flags, to, tolen, false);
 }
 
 /** `send(s, buf, len, flags)`: `sendto` to the connected peer; `WSAENOTCONN` without one. */
-export function send(s: number, buf: Uint8Array, len: number, flags: number): Promise<number> {
+export function send(s: number, buf: Uint8Array, len: number, flags: number): number | Promise<number> {
   return sendOne(s, buf, len, flags, null, 0, true);
 }
 
@@ -622,19 +726,25 @@ function receiveCall(
   const isOverlapped = isOverlappedCall(lpOverlapped, lpCompletionRoutine);
   try {
     const ready = prepareReceive(s, lpBuffers, dwBufferCount, bytesRef, lpFlags, lpFrom, lpFromlen, isOverlapped);
-    if (typeof ready === "number") return isOverlapped ? fail(ready) : failLater(ready);
+    if (typeof ready === "number") return isOverlapped || isNonBlocking(s) ? fail(ready) : failLater(ready);
     const { entry, views, outs } = ready;
     const flags = outs.flags.value;
-    const start = (op: Operation) => entry.startReceive(views, flags, op);
+    const now = !isOverlapped && entry.nonBlocking;
+    const start = (op: Operation) => entry.startReceive(views, flags, op, now);
     // A delayed completion writes the source address as it completes (lpFrom must stay
     // valid until then, as in Winsock) but leaves lpFlags alone: WSAGetOverlappedResult
     // reports the flags.
-    return isOverlapped
+    const rc = isOverlapped
       ? overlappedCall(entry, lpOverlapped, lpCompletionRoutine, start, receiveReport(outs), (done) => writeFrom(outs, done))
-      : blocking(start, receiveReport(outs));
+      : entry.nonBlocking
+        ? nonBlockingCall(entry, start, receiveReport(outs), null)
+        : blocking(start, receiveReport(outs));
+    // A receive call re-enables WSAEventSelect's FD_READ, once it took what it takes now.
+    noteReceiveCall(entry);
+    return rc;
   } catch {
     // A hostile argument (a throwing getter, a detached buffer) broke a check.
-    return isOverlapped ? fail(WSAEFAULT) : failLater(WSAEFAULT);
+    return isOverlapped || isNonBlocking(s) ? fail(WSAEFAULT) : failLater(WSAEFAULT);
   }
 }
 
@@ -689,7 +799,10 @@ export function WSARecv(
   return receiveCall(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, null, null, lpOverlapped, lpCompletionRoutine);
 }
 
-/** `recvfrom(s, buf, len, flags, from, fromlenRef)`: a Promise of the bytes received or `SOCKET_ERROR`. */
+/**
+ * `recvfrom(s, buf, len, flags, from, fromlenRef)`: a Promise of the bytes received or
+ * `SOCKET_ERROR`; on a non-blocking socket the number itself, at once.
+ */
 export function recvfrom(
   s: number,
   buf: Uint8Array,
@@ -697,11 +810,19 @@ export function recvfrom(
   flags: number,
   from: object | null,
   fromlen: Ref | null,
-): Promise<number> {
+): number | Promise<number> {
   const bytes: Ref = { value: 0 };
   const flagsRef: Ref = { value: flags };
-  const rc = receiveCall(s, [{ len, buf }], 1, bytes, flagsRef, from, fromlen, null, null) as Promise<number>;
-  return rc.then((r) => (r === 0 ? bytes.value : r));
+  const rc = receiveCall(s, [{ len, buf }], 1, bytes, flagsRef, from, fromlen, null, null);
+  return typeof rc === "number" ? countOf(rc, bytes) : rc.then((r) => countOf(r, bytes));
+}
+
+/**
+ * `recv(s, buf, len, flags)`: `recvfrom` without the source. A Promise of the bytes
+ * received or `SOCKET_ERROR`; on a non-blocking socket the number itself, at once.
+ */
+export function recv(s: number, buf: Uint8Array, len: number, flags: number): number | Promise<number> {
+  return recvfrom(s, buf, len, flags, null, null);
 }
 
 // ---------------------------------------------------------------------------------

@@ -19,6 +19,9 @@ import {
   type IPFamily,
   PendingQueue,
   parseEndpoint,
+  READY_READ,
+  READY_WRITE,
+  ReadinessWatchers,
   type ReceiveCompletion,
   ReceiveQueue,
   SEND_PENDING,
@@ -26,13 +29,17 @@ import {
   viewsIntact,
   WSA_OPERATION_ABORTED,
   WSAEFAULT,
+  WSAEINVAL,
   WSAENETDOWN,
   WSAENOTSOCK,
   wsaFromOsError,
 } from "@wsasendto/core";
 import { kernelDrops } from "./kernel-drops.js";
 
-/** The receive buffer before a bind tells the kernel's (Windows' default SO_RCVBUF). */
+/**
+ * The backend's queue of received datagrams holds, unless SO_RCVBUF is set, what Windows
+ * gives a new UDP socket (its default SO_RCVBUF, which getsockopt reports): 64 KiB.
+ */
 const DEFAULT_RECEIVE_BUFFER = 65536;
 
 /** Sends handed to `dgram` and not yet called back, at most; the rest wait in the backlog. */
@@ -64,13 +71,19 @@ interface Queued {
 }
 
 class DgramSocket implements BackendSocket {
-  readonly #socket: dgram.Socket;
+  #socket: dgram.Socket;
+  readonly #family: IPFamily;
+  /** IPV6_V6ONLY, which dgram takes only when it creates the socket. */
+  #v6only: boolean;
   #bound = false;
   #closed = false;
   #error: unknown = null;
   #inFlight = 0;
   readonly #backlog = new PendingQueue<Completion, Queued>();
+  readonly #watchers = new ReadinessWatchers();
   readonly #deferred = new Map<BackendOption, number>();
+  /** SIO_UDP_CONNRESET as set (1 by default, as in Winsock). */
+  #connReset = 1;
   /** dgram reads every datagram as it arrives: they wait here, up to SO_RCVBUF. */
   readonly #received = new ReceiveQueue(DEFAULT_RECEIVE_BUFFER);
   #receiveBufferSet = false;
@@ -84,20 +97,45 @@ class DgramSocket implements BackendSocket {
   #dropsAsked = false;
 
   constructor(family: IPFamily) {
-    this.#socket = dgram.createSocket({
-      type: family === 4 ? "udp4" : "udp6",
-      // Windows' AF_INET6 sockets are IPv6-only unless told otherwise.
-      ipv6Only: family === 6,
+    this.#family = family;
+    // Windows' AF_INET6 sockets are IPv6-only unless told otherwise.
+    this.#v6only = family === 6;
+    this.#socket = this.#create();
+  }
+
+  /** The node:dgram socket, made with the IPV6_V6ONLY it has now (dgram fixes it at creation). */
+  #create(): dgram.Socket {
+    const socket = dgram.createSocket({
+      type: this.#family === 4 ? "udp4" : "udp6",
+      ipv6Only: this.#v6only,
       lookup: literalLookup as unknown as dgram.SocketOptions["lookup"],
     });
     // Errors of bind are emitted synchronously (the lookup is synchronous); sends report
     // through their callbacks. Nothing else may crash the process.
-    this.#socket.on("error", (err) => {
+    socket.on("error", (err) => {
       this.#error = err;
     });
-    this.#socket.on("message", (msg, rinfo) => this.#arrived(msg, rinfo));
+    socket.on("message", (msg, rinfo) => this.#arrived(msg, rinfo));
     // An idle socket does not keep Node alive; a send in flight does, through its request.
-    this.#socket.unref();
+    socket.unref();
+    return socket;
+  }
+
+  /**
+   * IPV6_V6ONLY, before the bind (the core refuses it after): dgram takes it only when it
+   * creates a socket, and an unbound one holds nothing yet, so it is made again.
+   */
+  #setV6Only(on: boolean): number {
+    if (this.#bound || this.#closed) return WSAEINVAL;
+    if (on === this.#v6only) return 0;
+    try {
+      this.#socket.close();
+    } catch {
+      // Never bound: nothing left to release.
+    }
+    this.#v6only = on;
+    this.#socket = this.#create();
+    return 0;
   }
 
   bind(local: Endpoint): number {
@@ -111,7 +149,6 @@ class DgramSocket implements BackendSocket {
     this.#bound = true;
     for (const [option, value] of this.#deferred) this.#apply(option, value);
     this.#deferred.clear();
-    if (!this.#receiveBufferSet) this.#received.limit = this.#kernelReceiveBuffer();
     return 0;
   }
 
@@ -130,6 +167,7 @@ class DgramSocket implements BackendSocket {
     if (peer && (peer.address !== from.address || peer.port !== from.port)) return;
     this.#received.push(msg, from);
     this.#holdOpen();
+    if (this.#received.hasQueued) this.#watchers.notify(READY_READ);
   }
 
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
@@ -194,7 +232,10 @@ class DgramSocket implements BackendSocket {
   #pump(): void {
     while (!this.#closed && this.#inFlight < DGRAM_IN_FLIGHT) {
       const next = this.#backlog.shift();
-      if (!next) return;
+      if (!next) {
+        this.#watchers.notify(READY_WRITE);
+        return;
+      }
       // The caller's buffers are read only now: one detached or shrunk since the call
       // fails its send (WSAEFAULT) instead of throwing out of dgram's callback.
       const rc = viewsIntact(next.views, next.byteLength)
@@ -202,6 +243,27 @@ class DgramSocket implements BackendSocket {
         : WSAEFAULT;
       if (rc !== 0) next.completion.complete(rc, 0);
     }
+  }
+
+  pending(): number {
+    return this.#received.queuedBytes;
+  }
+
+  readable(): boolean {
+    return this.#received.hasQueued;
+  }
+
+  /** A send goes to dgram at once while fewer than 64 are in flight and none waits. */
+  writable(): boolean {
+    return !this.#closed && this.#backlog.length === 0 && this.#inFlight < DGRAM_IN_FLIGHT;
+  }
+
+  watchReadiness(interest: number, onChange: () => void): () => void {
+    return this.#watchers.add(interest, onChange);
+  }
+
+  flush(): void {
+    for (const queued of this.#backlog.drain()) queued.completion.complete(WSA_OPERATION_ABORTED, 0);
   }
 
   cancel(completion: Completion): boolean {
@@ -225,6 +287,13 @@ class DgramSocket implements BackendSocket {
   }
 
   setOption(option: BackendOption, value: number): number {
+    if (option === "v6only") return this.#setV6Only(value !== 0);
+    if (option === "connreset") {
+      // node:dgram never reports ICMP errors on this (unconnected) socket: nothing to turn
+      // off; the value is kept to be read back.
+      this.#connReset = value !== 0 ? 1 : 0;
+      return 0;
+    }
     if (option === "rcvbuf") {
       this.#received.limit = value;
       this.#receiveBufferSet = true;
@@ -266,6 +335,7 @@ class DgramSocket implements BackendSocket {
   }
 
   getOption(option: BackendOption): number | undefined {
+    if (option === "connreset") return this.#connReset;
     if (option === "rcvbuf" && this.#receiveBufferSet) return this.#received.limit;
     if (!this.#bound) return this.#deferred.get(option);
     try {
@@ -283,7 +353,7 @@ class DgramSocket implements BackendSocket {
     // Sends still in the backlog never reached the kernel: aborted, never sent. Sends
     // handed to dgram complete through their callbacks: sent, or ECANCELED (aborted)
     // when libuv drops them at close.
-    for (const queued of this.#backlog.drain()) queued.completion.complete(WSA_OPERATION_ABORTED, 0);
+    this.flush();
     if (this.#dropsAsked) this.#kernelDrops = this.#readKernelDrops();
     this.#received.abort();
     try {
@@ -291,6 +361,7 @@ class DgramSocket implements BackendSocket {
     } catch {
       // Already closed by dgram itself: nothing left to release.
     }
+    this.#watchers.notify(0);
   }
 }
 

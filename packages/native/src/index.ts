@@ -24,15 +24,20 @@ import {
   PendingQueue,
   parseIPv4,
   parseIPv6,
+  READY_READ,
+  READY_WRITE,
+  ReadinessWatchers,
   type ReceiveCompletion,
   SEND_PENDING,
   type SendOutcome,
   viewsIntact,
   WSA_IO_PENDING,
   WSA_OPERATION_ABORTED,
+  WSAECONNRESET,
   WSAEFAULT,
   WSAEMSGSIZE,
   WSAENETDOWN,
+  WSAENETRESET,
   WSAENOTSOCK,
   WSAEOPNOTSUPP,
   wsaFromOsError,
@@ -103,6 +108,8 @@ export interface NativeBinding {
     segment: number,
     flags: number,
   ): number;
+  /** Windows: asks Winsock to cancel the pending receive posted with `id` (CancelIoEx); 0 or -WSA code. */
+  cancelReceive?(id: number): number;
   /** POSIX: whether the kernel takes UDP_SEGMENT (probed once). */
   gsoSupported?(): boolean;
   close(handle: number): number;
@@ -113,15 +120,25 @@ export interface NativeBinding {
   want?(watcher: unknown, events: number): number;
   unwatch?(watcher: unknown): number;
   /**
-   * POSIX: receives one datagram into `views` (no copy); the bytes that fit, or -errno.
-   * `out` (24 bytes) gets the source address (0..15), port (16..17, big-endian), family
-   * (18), whether it was truncated (19) and its whole length (20..23, little-endian).
+   * Receives one datagram into `views` during the call (no copy); the bytes that fit, or
+   * -errno (POSIX) / -WSA code (Windows; -WSAEWOULDBLOCK when nothing waits: the addon's
+   * sockets are non-blocking, and the receive is a non-overlapped WSARecvFrom). `out` (24
+   * bytes) gets the source address (0..15), port (16..17, big-endian), family (18), whether
+   * it was truncated (19), and (20..23, little-endian) its whole length on POSIX, its
+   * message flags on Windows (`MSG_PARTIAL` when truncated; Winsock does not tell the length).
    */
   recv?(handle: number, family: IPFamily, views: readonly Uint8Array[], peek: boolean, out: Uint8Array): number;
+  /** Windows: FIONREAD, the bytes of every datagram waiting; or -WSA code. */
+  pending?(handle: number): number;
   /** POSIX: datagrams the kernel dropped for a full receive buffer (Linux), or -errno. */
   drops?(handle: number): number;
-  /** POSIX: the socket's pending error (0: none) and an emptied error queue. */
+  /**
+   * POSIX: the socket's pending error (0: none; else the first one its error queue held,
+   * which a send that failed with the pending error leaves behind) and an emptied queue.
+   */
   takeError?(handle: number): number;
+  /** Windows: `WSAIoctl(SIO_UDP_CONNRESET)` with the BOOL `on` (0 or 1); 0 or -WSA code. */
+  setConnReset?(handle: number, on: number): number;
 }
 
 /** The most datagrams one sendmmsg call carries (the addon's limit). */
@@ -129,6 +146,12 @@ const MAX_BATCH = 1024;
 
 const READABLE = 1;
 const WRITABLE = 2;
+/**
+ * How often one send is tried again after failing with an ICMP error of an earlier send
+ * (each failure takes that error, so one retry is enough unless another ICMP error arrives
+ * in between).
+ */
+const MAX_SEND_RETRIES = 3;
 /** Datagrams from others a connected socket's receive reads and drops before it waits. */
 const MAX_DROPPED_PER_RECEIVE = 64;
 // recv's out-parameter and the sink for dropped datagrams; one receive runs at a time.
@@ -141,7 +164,13 @@ function endpointOf(family: IPFamily, out: Uint8Array): Endpoint {
   return { family, address, port };
 }
 
-const OPTION_NUMBER: Record<BackendOption, number> = { broadcast: 0, sndbuf: 1, rcvbuf: 2, ttl: 3 };
+const OPTION_NUMBER: Record<Exclude<BackendOption, "connreset">, number> = {
+  broadcast: 0,
+  sndbuf: 1,
+  rcvbuf: 2,
+  ttl: 3,
+  v6only: 4,
+};
 
 const packageRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -184,8 +213,8 @@ function bytesOf(ep: Endpoint): Uint8Array {
 }
 
 // Windows: operations the completion port will report, by the id given to the addon:
-// sends (their completion) and receives (what to do with the datagram).
-const pendingById = new Map<number, Completion>();
+// sends (what to do with their outcome) and receives (what to do with the datagram).
+const pendingById = new Map<number, (status: number, bytes: number) => void>();
 const receivesById = new Map<number, (status: number, bytes: number, flags: number) => void>();
 let nextOperationId = 1;
 
@@ -196,9 +225,38 @@ function onWindowsCompletion(id: number, status: number, bytes: number, flags = 
     receive(status, bytes, flags);
     return;
   }
-  const completion = pendingById.get(id);
+  const send = pendingById.get(id);
   pendingById.delete(id);
-  completion?.complete(status, bytes);
+  send?.(status, bytes);
+}
+
+/**
+ * Windows: readiness by polling. An overlapped socket has no readiness event that would not
+ * also change how its completions arrive (WSAEventSelect, WSAAsyncSelect), and a zero-byte
+ * overlapped receive would take a datagram's place in the posted-receive order; so while
+ * any socket has readiness watchers, one timer asks each of them every
+ * {@link READINESS_POLL_MS} ms (a one-byte MSG_PEEK WSARecvFrom per socket watching for
+ * reads, nothing more for writes). The cost: a wakeup of Node's loop every few
+ * milliseconds while someone waits in select, WSAPoll or WSAEventSelect, and a readiness
+ * seen up to that late (later where Windows' timer resolution is coarser, 15.6 ms by
+ * default). Completions of the socket's own sends and receives tell the watchers at once.
+ * The timer is referenced, as POSIX's poll handle is: a wait for readiness keeps Node alive.
+ */
+const READINESS_POLL_MS = 4;
+const readinessPolls = new Set<() => void>();
+let readinessTimer: ReturnType<typeof setInterval> | null = null;
+
+function pollReadiness(check: () => void, on: boolean): void {
+  if (on) readinessPolls.add(check);
+  else readinessPolls.delete(check);
+  if (readinessPolls.size > 0 && readinessTimer === null) {
+    readinessTimer = setInterval(() => {
+      for (const poll of [...readinessPolls]) poll();
+    }, READINESS_POLL_MS);
+  } else if (readinessPolls.size === 0 && readinessTimer !== null) {
+    clearInterval(readinessTimer);
+    readinessTimer = null;
+  }
 }
 
 /** Windows: a receive the core asked for, from the moment it goes to Winsock until it completes. */
@@ -230,18 +288,36 @@ class NativeSocket implements BackendSocket {
   readonly #family: IPFamily;
   #closed = false;
   readonly #waiting = new PendingQueue<Completion, Waiting>();
+  readonly #watchers = new ReadinessWatchers();
   #watcher: unknown = null;
   #watching = 0;
   readonly #receives = new PendingQueue<Completion, PostedReceive>();
   #socketError = 0;
+  /** A send met a full buffer (EAGAIN/ENOBUFS) and the kernel has not reported room since. */
+  #full = false;
+  /** SIO_UDP_CONNRESET: 1 (Winsock's default) reports a port-unreachable on a receive; 0 drops it. */
+  #connReset = 1;
   #peer: Endpoint | null = null;
+  /** Windows: the id of each receive Winsock holds, by completion (to cancel it). */
+  readonly #withWinsock = new Map<Completion, number>();
+  /** Windows: receives whose cancellation was asked (not posted again after a dropped datagram). */
+  readonly #cancelled = new WeakSet<Completion>();
   /** Windows: receives handed to Winsock (or about to be handed again) and not yet complete. */
   #posted = 0;
+  /** Windows: this socket's turn of the readiness poll ({@link pollReadiness}), while it is in. */
+  readonly #pollReady = (): void => this.#notifyReady();
+  #polling = false;
+  /**
+   * Windows only (see {@link NativeSocket.#receiveNow}): POSIX leaves it undefined, and
+   * the core receives then withdraws, which costs nothing there.
+   */
+  readonly receiveNow?: (views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion) => boolean;
 
   constructor(b: NativeBinding, handle: number, family: IPFamily) {
     this.#b = b;
     this.#h = handle;
     this.#family = family;
+    if (b.errors === "win32") this.receiveNow = (views, flags, completion) => this.#receiveNow(views, flags, completion);
   }
 
   bind(local: Endpoint): number {
@@ -259,13 +335,14 @@ class NativeSocket implements BackendSocket {
   send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome {
     if (this.#b.errors === "win32") return this.#sendOverlapped(views, to, flags, completion);
     if (this.#waiting.length === 0) {
-      const n = this.#sendNow(views, to, flags);
+      const n = this.#sendPastErrors(views, to, flags);
       if (n >= 0) return completedNow(n);
       if (!this.#b.isRetryable(-n)) return failedNow(toWsa(this.#b, -n));
     }
     // Behind a send that is waiting, or refused for lack of room: wait, in order. The
     // views keep the caller's bytes alive until the send completes.
     this.#waiting.push(completion, { views, byteLength, to, flags, completion });
+    this.#full = true;
     this.#watch();
     return SEND_PENDING;
   }
@@ -273,8 +350,10 @@ class NativeSocket implements BackendSocket {
   sendMany(items: readonly BatchItem[], flags: number): void {
     const b = this.#b;
     let next = 0;
+    let retries = 0;
     // One sendmmsg per chunk while nothing waits; what it did not take goes one by one
-    // (the first of those learns why it stopped, or waits for room, in order).
+    // (the first of those learns why it stopped, or waits for room, in order). A chunk
+    // stopped by an earlier send's ICMP error goes on: Winsock keeps sending.
     while (b.sendBatch && this.#waiting.length === 0 && next < items.length) {
       const chunk = items.slice(next, next + MAX_BATCH);
       const done = b.sendBatch(
@@ -285,13 +364,14 @@ class NativeSocket implements BackendSocket {
         chunk.map((i) => i.to.port),
         flags,
       );
-      if (done <= 0) break;
       for (let i = 0; i < done; i++) {
         const item = chunk[i] as BatchItem;
         item.completion.complete(0, item.byteLength);
       }
-      next += done;
-      if (done < chunk.length) break;
+      if (done > 0) next += done;
+      if (done === chunk.length) continue;
+      if (retries++ < MAX_SEND_RETRIES && this.#takeEarlierError(done < 0 ? -done : 0, true)) continue;
+      break;
     }
     for (; next < items.length; next++) {
       const item = items[next] as BatchItem;
@@ -311,10 +391,55 @@ class NativeSocket implements BackendSocket {
   ): SendOutcome | undefined {
     const b = this.#b;
     if (!b.sendSegments || !b.gsoSupported?.() || this.#waiting.length > 0) return undefined;
-    const n = b.sendSegments(this.#h, this.#family, views, bytesOf(to), to.port, segmentSize, flags);
+    let n = b.sendSegments(this.#h, this.#family, views, bytesOf(to), to.port, segmentSize, flags);
+    for (let i = 0; n < 0 && i < MAX_SEND_RETRIES && this.#takeEarlierError(-n, false); i++) {
+      n = b.sendSegments(this.#h, this.#family, views, bytesOf(to), to.port, segmentSize, flags);
+    }
     if (n >= 0) return completedNow(n);
     // No room now, or GSO refused for this route: the core cuts the datagrams itself.
     return undefined;
+  }
+
+  /**
+   * One send as Winsock sends: the bytes sent, or -errno. Linux fails the next send of a
+   * socket with an ICMP error of an earlier send (ECONNREFUSED for a port-unreachable,
+   * through IP_RECVERR) without sending; Winsock reports that error on a later receive
+   * and sends. So the error is kept for the next receive and the datagram sent again.
+   */
+  #sendPastErrors(views: readonly Uint8Array[], to: Endpoint, flags: number): number {
+    let n = this.#sendNow(views, to, flags);
+    for (let i = 0; n < 0 && i < MAX_SEND_RETRIES && this.#takeEarlierError(-n, false); i++) {
+      n = this.#sendNow(views, to, flags);
+    }
+    return n;
+  }
+
+  /**
+   * After a send failed with `errno`, takes an earlier send's ICMP error and keeps it for
+   * the next receive; true when there was one (the send may go again). A UDP send never
+   * fails with ECONNREFUSED (WSAECONNRESET) for its own datagram: that is always an
+   * earlier send's port-unreachable, whose entry the addon then takes from the error queue.
+   * With `lookInQueue` (a batch stopped short, `errno` 0 or any), an ICMP error waiting in
+   * the queue counts too; a single failed send does not look, to stay one system call.
+   */
+  #takeEarlierError(errno: number, lookInQueue: boolean): boolean {
+    const b = this.#b;
+    const consumed = errno > 0 && toWsa(b, errno) === WSAECONNRESET;
+    if ((!consumed && !lookInQueue) || !b.takeError) return false;
+    const queued = b.takeError(this.#h);
+    if (!consumed && queued <= 0) return false;
+    this.#keepError(consumed ? WSAECONNRESET : toWsa(b, queued));
+    return true;
+  }
+
+  /** Whether a receive reports `code`: a port-unreachable (WSAECONNRESET) not while SIO_UDP_CONNRESET is off. */
+  #reports(code: number): boolean {
+    return code !== WSAECONNRESET || this.#connReset !== 0;
+  }
+
+  /** Keeps an earlier send's ICMP error for the next receive, where Winsock reports it (or drops it, see {@link #reports}). */
+  #keepError(code: number): void {
+    if (code !== 0 && this.#reports(code)) this.#socketError = code;
   }
 
   /** One sendmsg during the call: the bytes sent, or -errno. */
@@ -336,17 +461,31 @@ class NativeSocket implements BackendSocket {
     const n = this.#b.send(this.#h, this.#family, views, bytesOf(to), to.port, flags, id);
     if (n >= 0) return completedNow(n);
     if (n !== -WSA_IO_PENDING) return failedNow(-n);
-    pendingById.set(id, completion);
+    pendingById.set(id, (status, bytes) => {
+      completion.complete(status, bytes);
+      this.#readinessMayHaveChanged();
+    });
     return SEND_PENDING;
   }
 
   /** Watches the socket for what waits: receives (readable), sends (writable), or nothing. */
   #watch(): void {
     const b = this.#b;
+    if (b.errors === "win32") {
+      // No poll handle on Windows: the readiness poll serves the watchers (pollReadiness).
+      const poll = !this.#closed && this.#watchers.interest !== 0;
+      if (poll !== this.#polling) pollReadiness(this.#pollReady, poll);
+      this.#polling = poll;
+      return;
+    }
     if (this.#closed || !b.watch || !b.want) return;
-    const events = (this.#receives.length > 0 ? READABLE : 0) | (this.#waiting.length > 0 ? WRITABLE : 0);
+    const wantRead = this.#receives.length > 0 || (this.#watchers.interest & READY_READ) !== 0;
+    // Room is awaited for the sends waiting here, or for a watcher after a send was
+    // refused for lack of room (a non-blocking send withdrawn at once).
+    const wantWrite = this.#waiting.length > 0 || (this.#full && (this.#watchers.interest & READY_WRITE) !== 0);
+    const events = (wantRead ? READABLE : 0) | (wantWrite ? WRITABLE : 0);
     if (events === this.#watching) return;
-    this.#watcher ??= b.watch(this.#h, (status) => this.#onEvent(status));
+    this.#watcher ??= b.watch(this.#h, (status, ready) => this.#onEvent(status, ready));
     if (typeof this.#watcher === "number") {
       // No watcher could be made: fail what waits rather than leave it hanging.
       const code = toWsa(b, -this.#watcher);
@@ -357,14 +496,16 @@ class NativeSocket implements BackendSocket {
     if (b.want(this.#watcher, events) === 0) this.#watching = events;
   }
 
-  #onEvent(status: number): void {
+  #onEvent(status: number, events = 0): void {
     const b = this.#b;
+    // The kernel reports room: a send refused for lack of it may go again.
+    if ((events & WRITABLE) !== 0) this.#full = false;
     if (status < 0) {
       // An error condition (an ICMP error, through IP_RECVERR) stopped the watch: keep the
       // error for the next receive, as Winsock reports it there, and watch again.
       this.#watching = 0;
       const error = b.takeError?.(this.#h) ?? 0;
-      if (error > 0) this.#socketError = toWsa(b, error);
+      if (error > 0) this.#keepError(toWsa(b, error));
     }
     for (let next = this.#receives.peek(); next && !this.#closed; next = this.#receives.peek()) {
       if (!this.#tryReceive(next)) break;
@@ -378,13 +519,124 @@ class NativeSocket implements BackendSocket {
         next.completion.complete(WSAEFAULT, 0);
         continue;
       }
-      const n = this.#sendNow(next.views, next.to, next.flags);
+      const n = this.#sendPastErrors(next.views, next.to, next.flags);
       if (n < 0 && b.isRetryable(-n)) break;
       this.#waiting.shift();
       if (n >= 0) next.completion.complete(0, n);
       else next.completion.complete(toWsa(b, -n), 0);
     }
+    if (this.#watchers.interest !== 0) this.#notifyReady();
     this.#watch();
+  }
+
+  /** Windows: a send or receive of this socket completed; the watchers look again. */
+  #readinessMayHaveChanged(): void {
+    if (!this.#closed && this.#watchers.interest !== 0) this.#notifyReady();
+  }
+
+  /** Tells the readiness watchers what holds now. */
+  #notifyReady(): void {
+    const interest = this.#watchers.interest;
+    const ready =
+      ((interest & READY_READ) !== 0 && this.readable() ? READY_READ : 0) |
+      ((interest & READY_WRITE) !== 0 && this.writable() ? READY_WRITE : 0);
+    if (ready !== 0) this.#watchers.notify(ready);
+  }
+
+  pending(): number {
+    const n = this.#peekNext();
+    if (n < 0) return 0;
+    // Windows: FIONREAD, which counts every datagram waiting, as Winsock's own does (the
+    // peek above dropped those from others at the head of a connected socket's queue).
+    const b = this.#b;
+    if (b.errors === "win32") {
+      return Math.max(b.pending ? b.pending(this.#h) : 0, 0);
+    }
+    return n;
+  }
+
+  readable(): boolean {
+    return this.#peekNext() !== -1;
+  }
+
+  writable(): boolean {
+    // Windows: never a send waiting here (they pend inside Winsock), so always writable.
+    return !this.#closed && !this.#full && this.#waiting.length === 0;
+  }
+
+  watchReadiness(interest: number, onChange: () => void): () => void {
+    const remove = this.#watchers.add(interest, onChange);
+    this.#watch();
+    return () => {
+      remove();
+      this.#watch();
+    };
+  }
+
+  flush(): void {
+    // POSIX: sends waiting here for room never reached the kernel: aborted. Windows: every
+    // send is with Winsock during the call (nothing waits here), taken by the transport, so
+    // nothing is left to abort.
+    for (const w of this.#waiting.drain()) w.completion.complete(WSA_OPERATION_ABORTED, 0);
+    this.#watch();
+  }
+
+  /**
+   * What a receive would meet now, without taking it: the whole length of the next
+   * datagram (0 or more), -1 when nothing waits, -2 when an error waits to be reported. On
+   * a connected socket datagrams from others are dropped on the way, as a receive drops
+   * them. A one-byte peek; on Windows it does not tell the length: 0 (pending() asks FIONREAD).
+   */
+  #peekNext(): number {
+    const b = this.#b;
+    if (this.#closed || !b.recv) return -1;
+    if (this.#socketError !== 0) return -2;
+    for (let i = 0; i < MAX_DROPPED_PER_RECEIVE; i++) {
+      const seen = b.recv(this.#h, this.#family, [scratch], true, received);
+      if (seen < 0) {
+        if (b.isRetryable(-seen)) return -1;
+        // Windows: only an ICMP error is a receive's to report; another (WSAEINVAL before
+        // bind) means nothing to read.
+        if (b.errors === "win32" && -seen !== WSAECONNRESET && -seen !== WSAENETRESET) return -1;
+        // An error (an ICMP error, through IP_RECVERR) is the next receive's to report,
+        // unless SIO_UDP_CONNRESET is off: then it is dropped and the peek goes on.
+        this.#keepError(toWsa(b, -seen));
+        if (this.#socketError === 0) continue;
+        return -2;
+      }
+      const peer = this.#peer;
+      const source = peer ? endpointOf(this.#family, received) : null;
+      if (peer && source && (peer.address !== source.address || peer.port !== source.port)) {
+        b.recv(this.#h, this.#family, [scratch], false, received);
+        continue;
+      }
+      if (b.errors === "win32") return 0;
+      return (
+        ((received[20] as number) |
+          ((received[21] as number) << 8) |
+          ((received[22] as number) << 16) |
+          ((received[23] as number) << 24)) >>>
+        0
+      );
+    }
+    return -1;
+  }
+
+  /**
+   * Windows: a receive that completes during the call or posts nothing (a non-blocking
+   * socket's), since Winsock cannot give back a receive it holds. Only with no receive
+   * posted or waiting ahead of it (a datagram is theirs first): one WSARecvFrom into the
+   * caller's buffers, completed with from, flags and status as a posted receive is.
+   */
+  #receiveNow(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): boolean {
+    if (this.#closed) {
+      completion.complete(WSAENOTSOCK, 0);
+      return true;
+    }
+    if (this.#posted > 0 || this.#receives.length > 0) return false;
+    let byteLength = 0;
+    for (let i = 0; i < views.length; i++) byteLength += (views[i] as Uint8Array).length;
+    return this.#tryReceive({ views, byteLength, flags, completion });
   }
 
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
@@ -414,9 +666,9 @@ class NativeSocket implements BackendSocket {
       completion.complete(WSAEFAULT, 0);
       return true;
     }
-    if (this.#socketError !== 0) {
-      const error = this.#socketError;
-      this.#socketError = 0;
+    const error = this.#socketError;
+    this.#socketError = 0;
+    if (error !== 0 && this.#reports(error)) {
       completion.complete(error, 0);
       return true;
     }
@@ -430,6 +682,8 @@ class NativeSocket implements BackendSocket {
         const seen = b.recv(this.#h, this.#family, [scratch], true, received);
         if (seen < 0) {
           if (b.isRetryable(-seen)) return false;
+          // An ICMP error the receive took (the addon emptied the error queue) and drops.
+          if (!this.#reports(toWsa(b, -seen))) continue;
           completion.complete(toWsa(b, -seen), 0);
           return true;
         }
@@ -442,6 +696,7 @@ class NativeSocket implements BackendSocket {
       const n = b.recv(this.#h, this.#family, views, peek, received);
       if (n < 0) {
         if (b.isRetryable(-n)) return false;
+        if (!this.#reports(toWsa(b, -n))) continue;
         completion.complete(toWsa(b, -n), 0);
         return true;
       }
@@ -465,6 +720,13 @@ class NativeSocket implements BackendSocket {
    */
   #receiveOverlapped(r: PostedReceive): number {
     if (!this.#b.recvOverlapped) return WSAEOPNOTSUPP;
+    if (this.#socketError !== 0 && this.#posted === 0 && this.#receives.length === 0) {
+      // An error a readiness peek took from Winsock (WSAECONNRESET): this receive reports it.
+      const error = this.#socketError;
+      this.#socketError = 0;
+      r.completion.complete(error, 0);
+      return 0;
+    }
     if (this.#receives.length > 0 || (this.#peer !== null && this.#posted > 0)) {
       this.#receives.push(r.completion, r);
       return 0;
@@ -492,7 +754,12 @@ class NativeSocket implements BackendSocket {
       out,
     );
     if (n === -WSA_IO_PENDING) {
-      receivesById.set(id, (status, bytes, flags) => this.#received(r, out, status, bytes, flags, 0));
+      this.#withWinsock.set(r.completion, id);
+      receivesById.set(id, (status, bytes, flags) => {
+        this.#withWinsock.delete(r.completion);
+        this.#received(r, out, status, bytes, flags, 0);
+        this.#readinessMayHaveChanged();
+      });
       return 0;
     }
     if (n < 0) return -n;
@@ -526,11 +793,12 @@ class NativeSocket implements BackendSocket {
   }
 
   #repostReceive(r: PostedReceive, dropped: number): void {
-    const error = this.#closed
-      ? WSA_OPERATION_ABORTED
-      : viewsIntact(r.views, r.byteLength)
-        ? this.#postReceive(r, dropped)
-        : WSAEFAULT;
+    const error =
+      this.#closed || this.#cancelled.has(r.completion)
+        ? WSA_OPERATION_ABORTED
+        : viewsIntact(r.views, r.byteLength)
+          ? this.#postReceive(r, dropped)
+          : WSAEFAULT;
     if (error !== 0) this.#finishReceive(r, error);
   }
 
@@ -569,13 +837,22 @@ class NativeSocket implements BackendSocket {
   }
 
   #failWaiting(code: number): void {
+    this.#watchers.notify(0);
     for (const w of this.#waiting.drain()) w.completion.complete(code, 0);
     for (const r of this.#receives.drain()) r.completion.complete(code, 0);
   }
 
   cancel(completion: Completion): boolean {
     // O(1) each: withdrawing many operations is linear in their number.
-    return this.#receives.remove(completion) || this.#waiting.remove(completion);
+    if (this.#receives.remove(completion) || this.#waiting.remove(completion)) return true;
+    // Windows: a receive Winsock holds cannot be withdrawn here; CancelIoEx asks Winsock to
+    // end it, and it completes through the port, aborted (or with the datagram it had).
+    const id = this.#withWinsock.get(completion);
+    if (id !== undefined) {
+      this.#cancelled.add(completion);
+      this.#b.cancelReceive?.(id);
+    }
+    return false;
   }
 
   localAddress(): Endpoint | null {
@@ -587,11 +864,29 @@ class NativeSocket implements BackendSocket {
   }
 
   setOption(option: BackendOption, value: number): number {
+    if (option === "connreset") return this.#setConnReset(value !== 0 ? 1 : 0);
     const rc = this.#b.setOption(this.#h, this.#family, OPTION_NUMBER[option], value);
     return rc < 0 ? toWsa(this.#b, -rc) : 0;
   }
 
+  /**
+   * SIO_UDP_CONNRESET. Windows: Winsock's own (WSAIoctl). POSIX: kept here; while it is
+   * off, a port-unreachable the kernel reports is taken and dropped, and a receive waits on.
+   */
+  #setConnReset(on: number): number {
+    const b = this.#b;
+    if (b.errors === "win32") {
+      const rc = b.setConnReset ? b.setConnReset(this.#h, on) : -WSAEOPNOTSUPP;
+      if (rc < 0) return -rc;
+    } else if (on === 0 && this.#socketError === WSAECONNRESET) {
+      this.#socketError = 0;
+    }
+    this.#connReset = on;
+    return 0;
+  }
+
   getOption(option: BackendOption): number | undefined {
+    if (option === "connreset") return this.#connReset;
     const v = this.#b.getOption(this.#h, this.#family, OPTION_NUMBER[option]);
     return v < 0 ? undefined : v;
   }
@@ -601,6 +896,8 @@ class NativeSocket implements BackendSocket {
     this.#closed = true;
     // Sends still waiting never reached the kernel: aborted, never sent.
     this.#failWaiting(WSA_OPERATION_ABORTED);
+    if (this.#polling) pollReadiness(this.#pollReady, false);
+    this.#polling = false;
     if (this.#watcher !== null && this.#b.unwatch) this.#b.unwatch(this.#watcher);
     this.#watcher = null;
     this.#b.close(this.#h);

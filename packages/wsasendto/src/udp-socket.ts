@@ -51,6 +51,11 @@ export interface UdpSocketOptions {
   readonly maxOutstandingSends?: number;
   /** `SO_RCVBUF`: how many bytes of datagrams wait for receives before new ones are dropped. */
   readonly receiveBufferSize?: number;
+  /**
+   * `IPV6_V6ONLY` (IPv6 sockets): true by default, as on Windows. False makes the socket
+   * dual-stack: it reaches IPv4 peers as `::ffff:a.b.c.d`, and IPv4 senders appear so.
+   */
+  readonly ipv6Only?: boolean;
 }
 
 /** Options of one send. */
@@ -410,7 +415,8 @@ export class UdpSocket {
 
   /** The bound address, or null before the socket is bound. */
   localAddress(): LocalAddress | null {
-    const ep = this.#entry.bound ? this.#entry.native.localAddress() : null;
+    // After connect, the address routing chose for the peer, as getsockname reports it.
+    const ep = this.#entry.localAddress();
     return ep && { address: ep.address, port: ep.port, family: ep.family === 4 ? "IPv4" : "IPv6" };
   }
 
@@ -426,9 +432,9 @@ export function openUdpSocket(options: UdpSocketOptions = {}): UdpSocket {
   try {
     // Read once, into a plain object: options whose fields cannot be read (a revoked
     // Proxy, throwing getters) fail here with a WSAError, not a TypeError.
-    const { family, bind, backend, broadcast, maxOutstandingSends, receiveBufferSize } = options ?? {};
+    const { family, bind, backend, broadcast, maxOutstandingSends, receiveBufferSize, ipv6Only } = options ?? {};
     const where = bind === undefined || bind === null ? undefined : { address: bind.address, port: bind.port };
-    read = { family, bind: where, backend, broadcast, maxOutstandingSends, receiveBufferSize };
+    read = { family, bind: where, backend, broadcast, maxOutstandingSends, receiveBufferSize, ipv6Only };
   } catch {
     throw new WSAError(WSAEFAULT, "open");
   }
@@ -459,6 +465,12 @@ function open(options: UdpSocketOptions): UdpSocket {
     if (!Number.isInteger(size) || size < 1 || size > 0x7fffffff) fail(WSAEINVAL, "open");
     const rc = entry.setOption("rcvbuf", size);
     if (rc !== 0) fail(rc, "setRecvBufferSize");
+  }
+  if (options.ipv6Only !== undefined) {
+    // Before the bind, as Windows requires; an IPv4 socket has no such option.
+    if (typeof options.ipv6Only !== "boolean" || family !== "ipv6") fail(WSAEINVAL, "open");
+    const rc = entry.setOption("v6only", options.ipv6Only ? 1 : 0);
+    if (rc !== 0) fail(rc, "setIpv6Only");
   }
   if (bind) {
     const local = parseEndpoint(bind.address ?? (family === "ipv4" ? "0.0.0.0" : "::"), bind.port ?? 0);

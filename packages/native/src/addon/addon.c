@@ -186,7 +186,7 @@ static napi_value js_set_option(napi_env env, napi_callback_info info) {
   ws_handle h;
   int family;
   double option, value;
-  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[2], 0, 3, &option) ||
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[2], 0, WS_OPT_LAST, &option) ||
       !get_int(env, argv[3], 0, 2147483647.0, &value))
     return fail(env, WS_ERR_INVAL);
   int err = ws_set_option(h, family, (int)option, (int)value);
@@ -200,7 +200,7 @@ static napi_value js_get_option(napi_env env, napi_callback_info info) {
   ws_handle h;
   int family, value = 0;
   double option;
-  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[2], 0, 3, &option))
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[2], 0, WS_OPT_LAST, &option))
     return fail(env, WS_ERR_INVAL);
   int err = ws_get_option(h, family, (int)option, &value);
   return err ? fail(env, err) : num(env, value);
@@ -489,11 +489,14 @@ static int win_views_read(napi_env env, napi_value array, win_views* v) {
     v->bufs = (ws_buf*)v->heap;
     v->views = (napi_value*)(v->bufs + n);
   }
+  /* Every element first (a getter may run and detach a view), then the pointers (no
+     JavaScript runs between them and the system call). */
+  for (uint32_t i = 0; i < n; i++)
+    if (napi_get_element(env, array, i, &v->views[i]) != napi_ok) return win_clear(env, WS_ERR_FAULT);
   for (uint32_t i = 0; i < n; i++) {
     uint8_t* data;
     size_t len;
-    if (napi_get_element(env, array, i, &v->views[i]) != napi_ok || !get_bytes(env, v->views[i], &data, &len))
-      return win_clear(env, WS_ERR_FAULT);
+    if (!get_bytes(env, v->views[i], &data, &len)) return win_clear(env, WS_ERR_FAULT);
     if (len > 0xFFFFFFFFu) return WSAEMSGSIZE; /* a WSABUF holds at most 4 GiB - 1 */
     WS_BUF_SET(&v->bufs[i], data, len);
   }
@@ -618,6 +621,81 @@ static napi_value js_recv_win(napi_env env, napi_callback_info info) {
   }
   win_views_free(&v);
   return err ? fail(env, err) : num(env, (double)got);
+}
+
+/*
+ * recv(handle, family, views, peek, out24) -> bytes that fit | -err, as POSIX's recv: one
+ * datagram during the call (a non-overlapped WSARecvFrom on the non-blocking socket; no
+ * packet follows), -WSAEWOULDBLOCK when nothing waits. out24 as recvOverlapped fills it:
+ * 19 whether the datagram was truncated (the bytes that fit are returned), 20..23 the
+ * message flags (MSG_PARTIAL then), not the whole length, which Winsock does not tell.
+ */
+static napi_value js_recv_now_win(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  int family;
+  bool peek = false;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || napi_get_value_bool(env, argv[3], &peek) != napi_ok)
+    return fail(env, WS_ERR_INVAL);
+  win_views v;
+  int err = win_views_read(env, argv[2], &v);
+  /* out last: no getter of the views can detach it after its pointer is taken. */
+  uint8_t* out = NULL;
+  size_t out_len = 0;
+  if (!err && (!get_bytes(env, argv[4], &out, &out_len) || out_len < 24)) err = WS_ERR_FAULT;
+  ws_recv_result r;
+  memset(&r, 0, sizeof(r));
+  if (!err) err = ws_recv_now(h, family, v.bufs, v.n, peek ? 1 : 0, &r);
+  win_views_free(&v);
+  if (err) return fail(env, err);
+  win_write_received(out, &r);
+  return num(env, (double)r.bytes);
+}
+
+/* pending(handle) -> FIONREAD (the bytes of every datagram waiting) | -err. */
+static napi_value js_pending_win(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  if (!get_handle(env, argv[0], &h)) return fail(env, WS_ERR_INVAL);
+  uint32_t bytes = 0;
+  int err = ws_pending(h, &bytes);
+  return err ? fail(env, err) : num(env, bytes);
+}
+
+/*
+ * cancelReceive(id) -> 0 | -WSA_INVALID_HANDLE: asks Winsock to cancel the pending receive
+ * posted with this id (CancelIoEx). It then completes through the port as usual: aborted,
+ * or with its datagram if it had one already. Only this environment's pending receives are
+ * looked at, under the lock the port's thread takes to unlist a completed one.
+ */
+static napi_value js_cancel_receive(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  double id;
+  ws_env* c = env_of(env);
+  if (!c || !get_int(env, argv[0], 0, 9007199254740991.0, &id)) return fail(env, WS_ERR_INVAL);
+  int found = 0;
+  AcquireSRWLockExclusive(&c->lock);
+  for (win_op* op = c->receiving; op && !found; op = op->next) {
+    if (op->id != id) continue;
+    ws_op_cancel(&op->op);
+    found = 1;
+  }
+  ReleaseSRWLockExclusive(&c->lock);
+  return found ? num(env, 0) : fail(env, WSA_INVALID_HANDLE);
+}
+
+/* setConnReset(handle, on) -> 0 | -err: WSAIoctl(SIO_UDP_CONNRESET) with the BOOL `on`. */
+static napi_value js_set_conn_reset(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  double on;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[1], 0, 1, &on)) return fail(env, WS_ERR_INVAL);
+  int err = ws_set_conn_reset(h, (int)on);
+  return err ? fail(env, err) : num(env, 0);
 }
 #endif
 
@@ -1105,6 +1183,10 @@ static napi_value init(napi_env env, napi_value exports) {
 #ifdef _WIN32
     {"onComplete", NULL, js_on_complete, NULL, NULL, NULL, napi_enumerable, NULL},
     {"recvOverlapped", NULL, js_recv_win, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setConnReset", NULL, js_set_conn_reset, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"cancelReceive", NULL, js_cancel_receive, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"recv", NULL, js_recv_now_win, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"pending", NULL, js_pending_win, NULL, NULL, NULL, napi_enumerable, NULL},
 #endif
 #ifndef _WIN32
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},

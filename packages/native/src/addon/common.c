@@ -59,6 +59,10 @@ int ws_option_of(int family, int option, int* level, int* name) {
       if (family == 4) { *level = IPPROTO_IP; *name = IP_TTL; }
       else { *level = IPPROTO_IPV6; *name = IPV6_UNICAST_HOPS; }
       return 0;
+    case WS_OPT_V6ONLY:
+      if (family != 6) return -1;
+      *level = IPPROTO_IPV6; *name = IPV6_V6ONLY;
+      return 0;
     default: return -1;
   }
 }

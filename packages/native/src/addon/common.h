@@ -43,8 +43,10 @@ typedef struct iovec ws_buf;
 /* The most datagrams one batch may carry. */
 #define WS_MAX_BATCH 1024
 
-/* Options, as the JavaScript side numbers them. */
-enum ws_option { WS_OPT_BROADCAST = 0, WS_OPT_SNDBUF = 1, WS_OPT_RCVBUF = 2, WS_OPT_TTL = 3 };
+/* Options, as the JavaScript side numbers them (WS_OPT_V6ONLY: IPv6 sockets only, before bind). */
+enum ws_option { WS_OPT_BROADCAST = 0, WS_OPT_SNDBUF = 1, WS_OPT_RCVBUF = 2, WS_OPT_TTL = 3, WS_OPT_V6ONLY = 4 };
+/* The highest option number. */
+#define WS_OPT_LAST WS_OPT_V6ONLY
 
 /* An IP endpoint: family 4 or 6, address bytes in network order, host-order port. */
 typedef struct {
@@ -113,7 +115,8 @@ typedef struct {
 int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_received* out);
 /* Datagrams the kernel dropped on this socket for a full receive buffer (Linux SO_MEMINFO). */
 int ws_drops(ws_handle h, uint32_t* drops);
-/* Takes the socket's pending error (SO_ERROR, 0 if none) and empties its error queue. */
+/* Takes the socket's pending error (SO_ERROR; else the first error its queue held, which a
+   send that failed with SO_ERROR leaves behind; 0 if none) and empties its error queue. */
 int ws_take_error(ws_handle h, int* error);
 
 /* One datagram of a batch: its buffers and destination; `bytes` is filled once sent. */
@@ -214,6 +217,19 @@ int ws_recv_overlapped(ws_handle h, int family, ws_buf* bufs, uint32_t count, in
 void ws_recv_result_of(const ws_op* op, int family, ws_recv_result* out);
 /* Asks Winsock to cancel a pending op (CancelIoEx): it then completes, aborted, as usual. */
 void ws_op_cancel(ws_op* op);
+/*
+ * Receives one datagram during the call, with a non-overlapped WSARecvFrom on the socket's
+ * overlapped handle (ws_open makes it non-blocking, FIONBIO: overlapped calls still pend),
+ * scattered over the caller's buffers (no copy); `peek` leaves it queued. 0 with *out
+ * filled (status 0, or WSAEMSGSIZE with the bytes that fit and MSG_PARTIAL), or a WSA code:
+ * WSAEWOULDBLOCK when nothing waits.
+ */
+int ws_recv_now(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_recv_result* out);
+/* FIONREAD: the bytes of every datagram waiting (Windows counts them all). 0 or a WSA code. */
+int ws_pending(ws_handle h, uint32_t* bytes);
+/* SIO_UDP_CONNRESET (on by default): whether an ICMP port-unreachable for an earlier send
+   fails a later receive with WSAECONNRESET. 0 or a WSA code. */
+int ws_set_conn_reset(ws_handle h, int on);
 #endif
 
 #endif

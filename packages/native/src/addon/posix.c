@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <linux/errqueue.h>
+#endif
 
 int ws_platform_init(void) { return 0; }
 
@@ -213,8 +216,13 @@ int ws_gso_supported(void) {
 }
 
 
-/* Empties the socket's error queue (IP_RECVERR), so that its errors are reported once. */
-static void drain_error_queue(int fd) {
+/*
+ * Empties the socket's error queue (IP_RECVERR), so that its errors are reported once.
+ * Returns the errno of the first error it held (0 if none): the error stays queued after a
+ * send consumed the socket's pending error (SO_ERROR) by failing with it.
+ */
+static int drain_error_queue(int fd) {
+  int first = 0;
 #if defined(__linux__)
   char data[64];
   char control[512];
@@ -227,10 +235,19 @@ static void drain_error_queue(int fd) {
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
     if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm && first == 0; cm = CMSG_NXTHDR(&msg, cm)) {
+      int ip = cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR;
+      int ip6 = cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR;
+      if (!ip && !ip6) continue;
+      struct sock_extended_err ee;
+      memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+      first = (int)ee.ee_errno;
+    }
   }
 #else
   (void)fd;
 #endif
+  return first;
 }
 
 int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_received* out) {
@@ -286,7 +303,8 @@ int ws_take_error(ws_handle h, int* error) {
   socklen_t len = sizeof(*error);
   *error = 0;
   int rc = getsockopt((int)h, SOL_SOCKET, SO_ERROR, error, &len) < 0 ? errno : 0;
-  drain_error_queue((int)h);
+  int queued = drain_error_queue((int)h);
+  if (rc == 0 && *error == 0) *error = queued;
   return rc;
 }
 

@@ -332,6 +332,15 @@ int ws_open(int family, ws_handle* out) {
     closesocket(s);
     return err;
   }
+  /* Non-blocking, as libuv makes its UDP sockets (src/win/udp.c): the non-overlapped
+     WSARecvFrom of ws_recv_now then says WSAEWOULDBLOCK instead of waiting, while the
+     overlapped calls still pend as before (Wine's ws2_32 tests, test_nonblocking_async_recv). */
+  u_long nonblocking = 1;
+  if (ioctlsocket(s, FIONBIO, &nonblocking) != 0) {
+    int err = WSAGetLastError();
+    closesocket(s);
+    return err;
+  }
   int skip = g_skip_on_success && is_ifs(s) &&
              SetFileCompletionNotificationModes((HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE);
   int err = sockets_add(s, skip);
@@ -369,6 +378,19 @@ int ws_get_option(ws_handle h, int family, int option, int* value) {
   int len = (int)sizeof(*value);
   *value = 0;
   return getsockopt((SOCKET)h, level, name, (char*)value, &len) != 0 ? WSAGetLastError() : 0;
+}
+
+#ifndef SIO_UDP_CONNRESET
+#define SIO_UDP_CONNRESET _WSAIOW(IOC_VENDOR, 12)
+#endif
+
+int ws_set_conn_reset(ws_handle h, int on) {
+  int skip;
+  if (!sockets_find((SOCKET)h, &skip)) return WSAENOTSOCK;
+  BOOL value = on ? TRUE : FALSE;
+  DWORD returned = 0;
+  int rc = WSAIoctl((SOCKET)h, SIO_UDP_CONNRESET, &value, (DWORD)sizeof(value), NULL, 0, &returned, NULL, NULL);
+  return rc != 0 ? WSAGetLastError() : 0;
 }
 
 /* Failed at once: no packet on Windows, but Wine may post one anyway. The retire packet
@@ -458,6 +480,48 @@ int ws_recv_overlapped(ws_handle h, int family, ws_buf* bufs, uint32_t count, in
 }
 
 void ws_op_cancel(ws_op* op) { CancelIoEx((HANDLE)op->socket, &op->ov); }
+
+int ws_recv_now(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_recv_result* out) {
+  SOCKET s = (SOCKET)h;
+  int skip = 0;
+  /* Only the addon's sockets: they alone are known to be non-blocking. */
+  if (!sockets_find(s, &skip)) return WSAENOTSOCK;
+  memset(out, 0, sizeof(*out));
+  /* Winsock refuses zero buffers (WSAEINVAL); an empty one receives the datagram as POSIX does. */
+  WSABUF none = {0, NULL};
+  if (count == 0) {
+    bufs = &none;
+    count = 1;
+  }
+  struct sockaddr_storage from;
+  INT fromlen = (INT)sizeof(from);
+  memset(&from, 0, sizeof(from));
+  DWORD n = 0, flags = peek ? MSG_PEEK : 0;
+  int status = 0;
+  if (WSARecvFrom(s, bufs, (DWORD)count, &n, &flags, (struct sockaddr*)&from, &fromlen, NULL, NULL) != 0) {
+    status = WSAGetLastError();
+    if (status != WSAEMSGSIZE) return status;
+    /* Larger than the buffers: they hold its first part, and are full. */
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < count; i++) total += bufs[i].len;
+    n = total > 0xFFFFFFFFu ? 0xFFFFFFFFu : (DWORD)total;
+  }
+  out->status = status;
+  out->bytes = (uint32_t)n;
+  out->flags = message_flags(flags, status);
+  ws_endpoint_of(&from, fromlen > 0 ? (size_t)fromlen : 0, family, &out->from);
+  return 0;
+}
+
+int ws_pending(ws_handle h, uint32_t* bytes) {
+  u_long n = 0;
+  int skip = 0;
+  *bytes = 0;
+  if (!sockets_find((SOCKET)h, &skip)) return WSAENOTSOCK;
+  if (ioctlsocket((SOCKET)h, FIONREAD, &n) != 0) return WSAGetLastError();
+  *bytes = (uint32_t)n;
+  return 0;
+}
 
 int ws_close(ws_handle h) {
   SOCKET s = (SOCKET)h;
