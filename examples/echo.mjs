@@ -3,18 +3,17 @@
 // - the echo server uses the Winsock facade: an overlapped WSARecvFrom whose completion
 //   routine sends the reply with an overlapped WSASendTo, whose routine posts the next
 //   receive; the routines run inside the server's alertable waits (SleepEx).
-// - the client uses the idiomatic API: sendTo, then receive, for each request, and checks
-//   every reply.
+// - the client (examples/echo-client.mjs) uses the idiomatic API: sendTo, then receive,
+//   for each request, and checks every reply.
 //
 //   node examples/echo.mjs                        (WSASENDTO_BACKEND=dgram|native|auto)
 //
 // Both bind 127.0.0.1 with port 0 (the system picks free ports). Exit code 0 when every
 // reply matched its request, 1 otherwise; it exits by itself either way.
 import * as ws from "wsasendto";
+import { echoClient, PREFIX } from "./echo-client.mjs";
 
-const REQUESTS = ["hello", "ping 1", "ping 2", "a longer request, gathered into the reply", "bye"];
-const PREFIX = Buffer.from("echo: ");
-const REPLY_TIMEOUT_MS = 3000;
+const REPLY_PREFIX = Buffer.from(PREFIX);
 
 // ---------------------------------------------------------------------------------
 // The echo server (facade)
@@ -56,7 +55,7 @@ function startServer() {
     }
     console.log(`server: got ${cbTransferred} bytes from ${ws.inet_ntoa(from.sin_addr)}:${ws.ntohs(from.sin_port)}`);
     const reply = [
-      { len: PREFIX.length, buf: PREFIX },
+      { len: REPLY_PREFIX.length, buf: REPLY_PREFIX },
       { len: cbTransferred, buf },
     ];
     const rc = ws.WSASendTo(s, reply, 2, null, 0, from, ws.sizeof(from), sendOv, onReplied);
@@ -97,33 +96,12 @@ function startServer() {
 }
 
 // ---------------------------------------------------------------------------------
-// The client (idiomatic API)
+// The client (idiomatic API): examples/echo-client.mjs, the same client that talks to
+// examples/echo-server.mjs and examples/echo-server.c.
 
 const server = startServer();
-const client = ws.openUdpSocket({ bind: { address: "127.0.0.1", port: 0 } });
-const to = { address: "127.0.0.1", port: server.port };
-console.log(
-  `echo server on 127.0.0.1:${server.port}, client on 127.0.0.1:${client.localAddress().port} (${client.backend} backend)`,
-);
-
-let failures = 0;
-const reply = Buffer.alloc(1500);
-for (const text of REQUESTS) {
-  await client.sendTo(Buffer.from(text), to);
-  console.log(`client: sent     "${text}"`);
-  try {
-    const { bytesReceived, from, truncated } = await client.receive(reply, { signal: AbortSignal.timeout(REPLY_TIMEOUT_MS) });
-    const got = reply.subarray(0, bytesReceived).toString();
-    const ok = got === `${PREFIX}${text}` && !truncated && from.port === server.port;
-    if (!ok) failures++;
-    console.log(`client: got back "${got}" from ${from.address}:${from.port}${ok ? "" : "  <-- unexpected"}`);
-  } catch (err) {
-    failures++;
-    console.log(`client: no reply (${err instanceof ws.WSAError ? err.code : err})`);
-  }
-}
-
-client.close();
+console.log(`echo server on 127.0.0.1:${server.port}`);
+const { sent, failures } = await echoClient(server.port);
 await server.stop();
-console.log(`${REQUESTS.length} requests, ${server.answered} answered, ${failures} failed`);
-process.exitCode = failures === 0 && server.answered === REQUESTS.length ? 0 : 1;
+console.log(`${sent} requests, ${server.answered} answered, ${failures} failed`);
+process.exitCode = failures === 0 && server.answered === sent ? 0 : 1;
