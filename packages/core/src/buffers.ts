@@ -86,7 +86,12 @@ function captureWhole(buffers: unknown): Uint8Array[] | number {
  * rather than sending or filling fewer bytes than were asked for.
  */
 export function viewsIntact(views: readonly Uint8Array[], byteLength: number): boolean {
+  return byteLengthOf(views) === byteLength;
+}
+
+/** The bytes the views hold together. */
+export function byteLengthOf(views: readonly Uint8Array[]): number {
   let total = 0;
   for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).length;
-  return total === byteLength;
+  return total;
 }

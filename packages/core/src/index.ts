@@ -18,6 +18,7 @@ export * from "./operation.js";
 export * from "./os-errors.js";
 export { resolveSoon } from "./progress.js";
 export * from "./receive.js";
+export { literalLookup } from "./route.js";
 export * from "./sockaddr.js";
 export * from "./socket.js";
 export * from "./startup.js";

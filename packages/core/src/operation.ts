@@ -124,7 +124,7 @@ export class Operation implements ReceiveCompletion {
       try {
         // Windows keeps the request's NTSTATUS here; the Winsock code stays with the
         // operation (WSAGetOverlappedResult, the routine's dwError).
-        ov.Internal = ntstatusOf(status);
+        ov.Internal = status === 0 ? 0 : ntstatusOf(status);
         ov.InternalHigh = this.bytes;
         if (!routine) event = ov.hEvent;
       } catch {

@@ -5,7 +5,7 @@
  * datagram as it arrives (dgram).
  */
 
-import { viewsIntact } from "./buffers.js";
+import { byteLengthOf, viewsIntact } from "./buffers.js";
 import { MSG_PARTIAL, MSG_PEEK, WSA_OPERATION_ABORTED, WSAEFAULT, WSAEMSGSIZE } from "./constants.js";
 import { Deque, PendingQueue } from "./deque.js";
 import type { ReceiveCompletion } from "./operation.js";
@@ -93,9 +93,7 @@ export class ReceiveQueue {
 
   /** A receive was posted: served at once if a datagram waits, else in turn. */
   post(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): void {
-    let byteLength = 0;
-    for (let i = 0; i < views.length; i++) byteLength += (views[i] as Uint8Array).length;
-    this.#posted.push(completion, { views, byteLength, flags, completion });
+    this.#posted.push(completion, { views, byteLength: byteLengthOf(views), flags, completion });
     this.#serve();
   }
 

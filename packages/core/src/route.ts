@@ -8,14 +8,22 @@ import dgram from "node:dgram";
 import { isIP } from "node:net";
 import type { Endpoint } from "./sockaddr.js";
 
-type LookupCallback = (err: Error | null, address: string, family: number) => void;
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
-/** Answers IP literals at once, so that dgram binds and connects inside the call. */
-function literalLookup(hostname: string, options: unknown, callback?: LookupCallback): void {
+/**
+ * A node:dgram `lookup` that answers IP literals at once (the core resolves nothing else),
+ * so that dgram binds, connects and sends inside the call, with no DNS hop.
+ */
+export function literalLookup(hostname: string, options: unknown, callback?: LookupCallback): void {
   const cb = (typeof options === "function" ? options : callback) as LookupCallback;
   const family = isIP(hostname);
-  if (family === 0) cb(new Error(`not an IP literal: ${hostname}`), "", 0);
-  else cb(null, hostname, family);
+  if (family === 0) {
+    const err: NodeJS.ErrnoException = new Error(`not an IP literal: ${hostname}`);
+    err.code = "EADDRNOTAVAIL";
+    cb(err, "", 0);
+    return;
+  }
+  cb(null, hostname, family);
 }
 
 /**

@@ -4,6 +4,7 @@
  * idiomatic API both drive sockets through this file, so each rule lives here once.
  */
 import { type Backend, type BackendOption, type BackendSocket, type BatchItem, SEND_PENDING } from "./backend.js";
+import { byteLengthOf } from "./buffers.js";
 import {
   DEFAULT_MAX_OUTSTANDING_SENDS,
   MAX_UDP_PAYLOAD_IPV4,
@@ -170,7 +171,7 @@ export class SocketEntry implements OperationOwner {
   startSend(views: readonly Uint8Array[], to: Endpoint | null, flags: number, op: Operation): number {
     const rc = this.#checkSend(to, flags);
     if (rc !== 0) return rc;
-    const total = totalLength(views);
+    const total = byteLengthOf(views);
     if (total > this.maxMessageSize) return WSAEMSGSIZE;
     if (op.limited && this.outstanding >= this.maxOutstanding) return WSAEWOULDBLOCK;
     const bound = this.bindImplicitly();
@@ -199,7 +200,7 @@ export class SocketEntry implements OperationOwner {
       const { views, to } = datagrams[i] as BatchDatagram;
       const rc = this.#checkSend(to, flags);
       if (rc !== 0) return rc;
-      const byteLength = totalLength(views);
+      const byteLength = byteLengthOf(views);
       if (byteLength > this.maxMessageSize) return WSAEMSGSIZE;
       items[i] = { views, byteLength, to: to ?? (this.peer as Endpoint), completion: ops[i] as Operation };
     }
@@ -233,7 +234,7 @@ export class SocketEntry implements OperationOwner {
   ): "gso" | "cut" | number {
     const rc = this.#checkSend(to, flags);
     if (rc !== 0) return rc;
-    const byteLength = totalLength(views);
+    const byteLength = byteLengthOf(views);
     if (!Number.isInteger(segmentSize) || segmentSize < 1 || byteLength === 0) return WSAEINVAL;
     if (segmentSize > this.maxMessageSize || byteLength > this.maxMessageSize) return WSAEMSGSIZE;
     if (Math.ceil(byteLength / segmentSize) > MAX_GSO_SEGMENTS) return WSAEMSGSIZE;
@@ -361,12 +362,6 @@ export const MAX_GSO_SEGMENTS = 64;
 export interface BatchDatagram {
   readonly views: readonly Uint8Array[];
   readonly to: Endpoint | null;
-}
-
-function totalLength(views: readonly Uint8Array[]): number {
-  let total = 0;
-  for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).length;
-  return total;
 }
 
 function concat(views: readonly Uint8Array[], byteLength: number): Uint8Array {

@@ -6,7 +6,7 @@
  */
 
 import type { Backend, BackendOption } from "./backend.js";
-import { captureWsabufs, type WSABUF } from "./buffers.js";
+import { byteLengthOf, captureWsabufs, type WSABUF } from "./buffers.js";
 import {
   INVALID_SOCKET,
   IP_TTL,
@@ -527,7 +527,7 @@ function sendCall(
     if (code === 0 && bytesRef !== null && bytesRef !== undefined && !isWritableRef(bytesRef)) code = WSAEFAULT;
     if (code === 0 && !isOverlapped && !isRef(bytesRef)) code = WSAEFAULT;
     if (code === 0 && connectedOnly && !(ready as { entry: SocketEntry }).entry.peer) code = WSAENOTCONN;
-    const now = isOverlapped || isNonBlocking(s);
+    const now = isOverlapped || (typeof ready === "number" ? isNonBlocking(s) : ready.entry.nonBlocking);
     if (code !== 0 || typeof ready === "number") return now ? fail(code) : failLater(code);
     const { entry, views, to } = ready;
     const flags = dwFlags as number;
@@ -540,7 +540,7 @@ function sendCall(
     if (!entry.nonBlocking) return blocking(start, sendReport(bytesRef));
     // A send the transport already holds (dgram's window of sends in flight, Winsock's
     // buffers) is on its way, as a send that Winsock buffered: it counts as sent.
-    const held = () => (isRef(bytesRef) ? writeRef(bytesRef, totalBytes(views)) : 0);
+    const held = () => (isRef(bytesRef) ? writeRef(bytesRef, byteLengthOf(views)) : 0);
     return nonBlockingCall(entry, start, sendReport(bytesRef), held);
   } catch {
     // A hostile argument (a throwing getter, a detached buffer) broke a check.
@@ -552,12 +552,6 @@ function sendCall(
 function isNonBlocking(s: unknown): boolean {
   const entry = lookupSocket(s);
   return typeof entry !== "number" && entry.nonBlocking;
-}
-
-function totalBytes(views: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const v of views) n += v.length;
-  return n;
 }
 
 /**

@@ -8,7 +8,6 @@
  * be withdrawn (an `AbortSignal`, `closesocket`) before they reach the kernel.
  */
 import dgram from "node:dgram";
-import { isIP } from "node:net";
 import {
   type Backend,
   type BackendOption,
@@ -17,6 +16,7 @@ import {
   type Endpoint,
   failedNow,
   type IPFamily,
+  literalLookup,
   PendingQueue,
   parseEndpoint,
   READY_READ,
@@ -47,21 +47,6 @@ export const DGRAM_IN_FLIGHT = 64;
 
 /** Gathered datagrams up to this size are copied into one Buffer before dgram sends them. */
 const GATHER_COPY_LIMIT = 4096;
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/** Answers literal addresses at once (the core resolves nothing else). */
-function literalLookup(hostname: string, options: unknown, callback?: LookupCallback): void {
-  const cb = (typeof options === "function" ? options : callback) as LookupCallback;
-  const family = isIP(hostname);
-  if (family === 0) {
-    const err: NodeJS.ErrnoException = new Error(`not an IP literal: ${hostname}`);
-    err.code = "EADDRNOTAVAIL";
-    cb(err, "", 0);
-    return;
-  }
-  cb(null, hostname, family);
-}
 
 interface Queued {
   readonly views: readonly Uint8Array[];

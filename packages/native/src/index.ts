@@ -13,6 +13,7 @@ import {
   type BackendOption,
   type BackendSocket,
   type BatchItem,
+  byteLengthOf,
   type Completion,
   completedNow,
   type Endpoint,
@@ -634,16 +635,12 @@ class NativeSocket implements BackendSocket {
       return true;
     }
     if (this.#posted > 0 || this.#receives.length > 0) return false;
-    let byteLength = 0;
-    for (let i = 0; i < views.length; i++) byteLength += (views[i] as Uint8Array).length;
-    return this.#tryReceive({ views, byteLength, flags, completion });
+    return this.#tryReceive({ views, byteLength: byteLengthOf(views), flags, completion });
   }
 
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
     if (this.#closed) return WSAENOTSOCK;
-    let byteLength = 0;
-    for (let i = 0; i < views.length; i++) byteLength += (views[i] as Uint8Array).length;
-    const r: PostedReceive = { views, byteLength, flags, completion };
+    const r: PostedReceive = { views, byteLength: byteLengthOf(views), flags, completion };
     if (this.#b.errors === "win32") return this.#receiveOverlapped(r);
     if (this.#receives.length === 0 && this.#tryReceive(r)) return 0;
     this.#receives.push(completion, r);
