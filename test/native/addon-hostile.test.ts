@@ -53,13 +53,13 @@ const KNOWN_BUGS: Record<string, string> = {
    */
   "getter-detaches-view": "no bytes are sent from a view detached by a getter during the call",
   /**
-   * addon.c js_send_batch() checks the address and port lists with
+   * addon.c js_send_batch() checked its address and port lists with
    * `array_length(list) < n`, but array_length() returns UINT32_MAX for a non-array, which
-   * passes; the elements of the non-array are then read: null or undefined makes the call
-   * throw a TypeError, a string or typed array is read as a list. Non-arrays must fail
-   * with -EFAULT.
+   * passed; the elements of the non-array were then read: null or undefined made the call
+   * throw a TypeError. The lists have since become a Uint32Array descriptor and a
+   * Uint8Array of address slots: anything else must fail with -EFAULT.
    */
-  "batch-list-not-array": "sendBatch refuses address and port lists that are not arrays with -EFAULT",
+  "batch-list-not-array": "sendBatch refuses a descriptor or address slots that are not typed arrays with -EFAULT",
 };
 
 /**

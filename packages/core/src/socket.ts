@@ -196,10 +196,16 @@ export class SocketEntry implements OperationOwner {
    */
   startBatch(datagrams: readonly BatchDatagram[], flags: number, ops: readonly Operation[]): number {
     const items: BatchItem[] = new Array(datagrams.length);
+    // A run of datagrams to the same endpoint object is checked once: nothing changes the
+    // socket between them.
+    let checked: Endpoint | null | undefined;
     for (let i = 0; i < datagrams.length; i++) {
       const { views, to } = datagrams[i] as BatchDatagram;
-      const rc = this.#checkSend(to, flags);
-      if (rc !== 0) return rc;
+      if (to !== checked) {
+        const rc = this.#checkSend(to, flags);
+        if (rc !== 0) return rc;
+        checked = to;
+      }
       const byteLength = byteLengthOf(views);
       if (byteLength > this.maxMessageSize) return WSAEMSGSIZE;
       items[i] = { views, byteLength, to: to ?? (this.peer as Endpoint), completion: ops[i] as Operation };

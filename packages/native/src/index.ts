@@ -90,24 +90,29 @@ export interface NativeBinding {
     id: number,
     out: Uint8Array,
   ): number;
-  /** POSIX: datagram i is views[i] to (addresses[i], ports[i]); how many were sent, or -errno. */
+  /**
+   * POSIX: one sendmmsg; how many datagrams were sent, or -errno. `desc[0]` is the count
+   * n, then three words per datagram: how many of `views` it gathers (in order), its
+   * port, and the slot of its address in `addresses` (16 bytes a slot, an IPv4 address
+   * in the first 4). The views of every datagram follow as arguments (at most 4096).
+   */
   sendBatch?(
     handle: number,
     family: IPFamily,
-    views: readonly (readonly Uint8Array[])[],
-    addresses: readonly Uint8Array[],
-    ports: readonly number[],
+    desc: Uint32Array,
+    addresses: Uint8Array,
     flags: number,
+    ...views: Uint8Array[]
   ): number;
-  /** POSIX: one UDP GSO send cut into `segment`-byte datagrams; the bytes sent, or -errno. */
+  /** POSIX: one UDP GSO send cut into `segment`-byte datagrams, the views as arguments; the bytes sent, or -errno. */
   sendSegments?(
     handle: number,
     family: IPFamily,
-    views: readonly Uint8Array[],
     address: Uint8Array,
     port: number,
     segment: number,
     flags: number,
+    ...views: Uint8Array[]
   ): number;
   /** Windows: asks Winsock to cancel the pending receive posted with `id` (CancelIoEx); 0 or -WSA code. */
   cancelReceive?(id: number): number;
@@ -144,6 +149,40 @@ export interface NativeBinding {
 
 /** The most datagrams one sendmmsg call carries (the addon's limit). */
 const MAX_BATCH = 1024;
+/** The most views one sendBatch call carries, all its datagrams together (the addon's limit). */
+const MAX_BATCH_VIEWS = 4096;
+// One sendBatch call's arguments (see NativeBinding.sendBatch), filled by packBatch: the
+// descriptor and the address slots are reused (the addon reads them during the call).
+const batchDesc = new Uint32Array(1 + 3 * MAX_BATCH);
+const batchAddresses = new Uint8Array(16 * MAX_BATCH);
+const batchViews: Uint8Array[] = [];
+
+/**
+ * Packs datagrams from `items[from]` on into the next sendBatch call, as many as one call
+ * carries; returns how many. Consecutive datagrams to the same endpoint share its slot.
+ */
+function packBatch(items: readonly BatchItem[], from: number): number {
+  let n = 0;
+  let word = 1;
+  let slot = -1;
+  let last: Endpoint | null = null;
+  let k = 0;
+  for (let i = from; i < items.length && n < MAX_BATCH; i++, n++) {
+    const { views, to } = items[i] as BatchItem;
+    if (n > 0 && k + views.length > MAX_BATCH_VIEWS) break;
+    if (to !== last) {
+      last = to;
+      batchAddresses.set(bytesOf(to), ++slot * 16);
+    }
+    batchDesc[word++] = views.length;
+    batchDesc[word++] = to.port;
+    batchDesc[word++] = slot;
+    for (let j = 0; j < views.length; j++) batchViews[k++] = views[j] as Uint8Array;
+  }
+  batchViews.length = k;
+  batchDesc[0] = n;
+  return n;
+}
 
 const READABLE = 1;
 const WRITABLE = 2;
@@ -356,21 +395,15 @@ class NativeSocket implements BackendSocket {
     // (the first of those learns why it stopped, or waits for room, in order). A chunk
     // stopped by an earlier send's ICMP error goes on: Winsock keeps sending.
     while (b.sendBatch && this.#waiting.length === 0 && next < items.length) {
-      const chunk = items.slice(next, next + MAX_BATCH);
-      const done = b.sendBatch(
-        this.#h,
-        this.#family,
-        chunk.map((i) => i.views),
-        chunk.map((i) => bytesOf(i.to)),
-        chunk.map((i) => i.to.port),
-        flags,
-      );
+      const count = packBatch(items, next);
+      const done = b.sendBatch(this.#h, this.#family, batchDesc, batchAddresses, flags, ...batchViews);
+      batchViews.length = 0;
       for (let i = 0; i < done; i++) {
-        const item = chunk[i] as BatchItem;
+        const item = items[next + i] as BatchItem;
         item.completion.complete(0, item.byteLength);
       }
       if (done > 0) next += done;
-      if (done === chunk.length) continue;
+      if (done === count) continue;
       if (retries++ < MAX_SEND_RETRIES && this.#takeEarlierError(done < 0 ? -done : 0, true)) continue;
       break;
     }
@@ -392,9 +425,10 @@ class NativeSocket implements BackendSocket {
   ): SendOutcome | undefined {
     const b = this.#b;
     if (!b.sendSegments || !b.gsoSupported?.() || this.#waiting.length > 0) return undefined;
-    let n = b.sendSegments(this.#h, this.#family, views, bytesOf(to), to.port, segmentSize, flags);
+    const send = b.sendSegments;
+    let n = send(this.#h, this.#family, bytesOf(to), to.port, segmentSize, flags, ...views);
     for (let i = 0; n < 0 && i < MAX_SEND_RETRIES && this.#takeEarlierError(-n, false); i++) {
-      n = b.sendSegments(this.#h, this.#family, views, bytesOf(to), to.port, segmentSize, flags);
+      n = send(this.#h, this.#family, bytesOf(to), to.port, segmentSize, flags, ...views);
     }
     if (n >= 0) return completedNow(n);
     // No room now, or GSO refused for this route: the core cuts the datagrams itself.

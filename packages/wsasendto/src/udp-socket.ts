@@ -208,21 +208,29 @@ export class UdpSocket {
     if (entry.closed) throw new WSAError(WSAENOTSOCK, "sendBatch");
     if (!Array.isArray(datagrams)) throw new WSAError(WSAEFAULT, "sendBatch");
     const { flags = 0, signal } = options ?? {};
-    const items: BatchDatagram[] = [];
-    for (const d of datagrams as readonly unknown[]) {
+    const n = datagrams.length;
+    const items: BatchDatagram[] = new Array(n);
+    // The same Address object for consecutive datagrams is read once (the usual batch: one destination).
+    let lastTo: unknown;
+    let lastDest: Endpoint | null = null;
+    for (let i = 0; i < n; i++) {
+      const d: unknown = datagrams[i];
       const { buffers, to } = (typeof d === "object" && d !== null ? d : {}) as Partial<Datagram>;
       const views = captureViews(buffers);
       if (typeof views === "number") throw new WSAError(views, "sendBatch");
-      const dest =
-        to === undefined ? null : typeof to === "object" && to !== null ? parseEndpoint(to.address, to.port) : WSAEFAULT;
-      if (typeof dest === "number") throw new WSAError(dest, "sendBatch");
-      if (dest === null && !entry.peer) throw new WSAError(WSAENOTCONN, "sendBatch");
-      items.push({ views, to: dest });
+      if (i === 0 || to !== lastTo) {
+        const dest =
+          to === undefined ? null : typeof to === "object" && to !== null ? parseEndpoint(to.address, to.port) : WSAEFAULT;
+        if (typeof dest === "number") throw new WSAError(dest, "sendBatch");
+        if (dest === null && !entry.peer) throw new WSAError(WSAENOTCONN, "sendBatch");
+        lastTo = to;
+        lastDest = dest;
+      }
+      items[i] = { views, to: lastDest };
     }
     if (signal?.aborted) throw new WSAError(WSA_OPERATION_ABORTED, "sendBatch", { cause: signal.reason });
     // One Promise for the whole batch, settled by a countdown of the datagrams' operations
     // (not a Promise per datagram and Promise.allSettled).
-    const n = items.length;
     const results = new Array<SendResult | WSAError>(n);
     let remaining = n;
     let datagramsSent = 0;

@@ -734,37 +734,47 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 
 #ifndef _WIN32
 /*
- * sendArgs(handle, family, addrBytes, port, flags, ...views) -> bytes | -err: send() with
- * the views as arguments. napi_get_cb_info hands them all over in one call, and no
- * getter of the caller's can run between taking a view's pointer and sendmsg; an array
- * costs a napi_get_element per view.
+ * Views as call arguments: napi_get_cb_info hands over every argument at once (an array
+ * costs a napi_get_element per view, about three times napi_get_typedarray_info), and no
+ * getter of the caller's can run between taking a view's pointer and the system call.
+ * Reads all the arguments into *argv: `stack` (room for `room`) when they fit, else the
+ * heap (free it when *argv != stack); more than `max` is EINVAL. Missing leading
+ * arguments (fewer than `fixed`, at most `room`) are undefined. 0 or an error code.
  */
+static int args_read(napi_env env, napi_callback_info info, napi_value* stack, size_t room, size_t fixed, size_t max,
+                     napi_value** argv, size_t* argc) {
+  *argv = stack;
+  *argc = room;
+  if (napi_get_cb_info(env, info, argc, stack, NULL, NULL) != napi_ok) return WS_ERR_INVAL;
+  if (*argc < fixed) *argc = fixed;
+  if (*argc <= room) return 0;
+  if (*argc > max) return WS_ERR_INVAL;
+  napi_value* heap = (napi_value*)malloc(sizeof(napi_value) * *argc);
+  if (!heap) return WS_ERR_NOMEM;
+  if (napi_get_cb_info(env, info, argc, heap, NULL, NULL) != napi_ok) {
+    free(heap);
+    return WS_ERR_INVAL;
+  }
+  *argv = heap;
+  return 0;
+}
+
+/* sendArgs(handle, family, addrBytes, port, flags, ...views) -> bytes | -err: send() with the views as arguments. */
 #define SEND_ARGS_FIXED 5
 static napi_value js_send_args(napi_env env, napi_callback_info info) {
   napi_value stack_argv[SEND_ARGS_FIXED + 16];
   ws_buf stack_bufs[16];
-  napi_value* argv = stack_argv;
+  napi_value* argv;
   ws_buf* bufs = stack_bufs;
-  size_t argc = SEND_ARGS_FIXED + 16;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < SEND_ARGS_FIXED)
-    return fail(env, WS_ERR_INVAL);
+  size_t argc;
+  int err = args_read(env, info, stack_argv, SEND_ARGS_FIXED + 16, SEND_ARGS_FIXED, SEND_ARGS_FIXED + WS_MAX_BUFS, &argv, &argc);
+  if (err) return fail(env, err);
   size_t n = argc - SEND_ARGS_FIXED;
-  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
-  if (argc > SEND_ARGS_FIXED + 16) {
-    /* More views than the stack holds: ask again for all of them. */
-    argv = (napi_value*)malloc(sizeof(napi_value) * argc);
-    bufs = (ws_buf*)malloc(sizeof(ws_buf) * n);
-    if (!argv || !bufs || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
-      free(argv == stack_argv ? NULL : argv);
-      free(bufs == stack_bufs ? NULL : bufs);
-      return fail(env, WS_ERR_NOMEM);
-    }
-  }
+  if (n > 16 && !(bufs = (ws_buf*)malloc(sizeof(ws_buf) * n))) err = WS_ERR_NOMEM;
   ws_handle h;
   ws_endpoint to;
   double flags;
-  int err = 0;
-  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[4], 0, 4294967295.0, &flags)) err = WS_ERR_INVAL;
+  if (!err && (!get_handle(env, argv[0], &h) || !get_int(env, argv[4], 0, 4294967295.0, &flags))) err = WS_ERR_INVAL;
   if (!err) err = get_endpoint(env, argv[1], argv[2], argv[3], &to);
   size_t total;
   if (!err) err = views_to_bufs(env, argv + SEND_ARGS_FIXED, (uint32_t)n, bufs, &total);
@@ -775,12 +785,6 @@ static napi_value js_send_args(napi_env env, napi_callback_info info) {
   return err ? fail(env, err) : num(env, (double)sent);
 }
 
-/* The element i of an array, or NULL. */
-static napi_value element(napi_env env, napi_value array, uint32_t i) {
-  napi_value v = NULL;
-  return napi_get_element(env, array, i, &v) == napi_ok ? v : NULL;
-}
-
 static uint32_t array_length(napi_env env, napi_value v) {
   bool is_array = false;
   uint32_t n = 0;
@@ -788,84 +792,110 @@ static uint32_t array_length(napi_env env, napi_value v) {
   return napi_get_array_length(env, v, &n) == napi_ok ? n : UINT32_MAX;
 }
 
+/* The words of a Uint32Array, or false. A detached one has none. */
+static int get_words(napi_env env, napi_value v, uint32_t** words, size_t* len) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  void* ptr;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok || type != napi_uint32_array) return 0;
+  *words = (uint32_t*)ptr;
+  return *len == 0 || ptr != NULL;
+}
+
 /*
- * sendBatch(handle, family, viewsList, addrList, portList, flags) -> datagrams sent | -err.
- * Datagram i is viewsList[i] to (addrList[i], portList[i]). A partial batch returns how
- * many left; the caller sends the rest again to learn what stopped them.
+ * The datagrams a batch descriptor describes: desc[0] = n, then three words per datagram,
+ * how many of the views it gathers (in order), its port, and the slot of its address in
+ * `addrs` (16 bytes a slot; an IPv4 address takes the first 4). The counts must add up
+ * to the views passed. 0 or an error code; d[i].bufs points into bufs.
  */
+static int batch_read(int family, const uint32_t* desc, const uint8_t* addrs, size_t addrs_len, uint32_t n, size_t views, ws_datagram* d, ws_buf* bufs) {
+  size_t used = 0, slots = addrs_len / 16;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t count = desc[1 + 3 * i], port = desc[2 + 3 * i], slot = desc[3 + 3 * i];
+    if (count > WS_MAX_BUFS || count > views - used || port > 65535) return WS_ERR_INVAL;
+    if (slot >= slots) return WS_ERR_FAULT;
+    d[i].to.family = family;
+    memcpy(d[i].to.addr, addrs + (size_t)slot * 16, family == 4 ? 4 : 16);
+    d[i].to.port = (uint16_t)port;
+    d[i].bufs = bufs + used;
+    d[i].count = count;
+    used += count;
+  }
+  return used == views ? 0 : WS_ERR_INVAL;
+}
+
+/*
+ * sendBatch(handle, family, desc, addrs, flags, ...views) -> datagrams sent | -err: one
+ * sendmmsg. desc (a Uint32Array of at least 1 + 3n words) and addrs (a Uint8Array) as
+ * batch_read reads them; the views of every datagram, in order, as arguments (at most
+ * WS_MAX_BATCH_VIEWS). A partial batch returns how many left; the caller sends the rest
+ * again to learn what stopped them.
+ */
+#define BATCH_FIXED 5
 static napi_value js_send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  get_args(env, info, argv);
+  napi_value stack_argv[BATCH_FIXED + 64];
+  napi_value* argv;
+  size_t argc;
+  int err = args_read(env, info, stack_argv, BATCH_FIXED + 64, BATCH_FIXED, BATCH_FIXED + WS_MAX_BATCH_VIEWS, &argv, &argc);
+  if (err) return fail(env, err);
   ws_handle h;
+  int family = 0;
   double flags;
-  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 0, 4294967295.0, &flags)) return fail(env, WS_ERR_INVAL);
-  uint32_t n = array_length(env, argv[2]);
-  uint32_t na = array_length(env, argv[3]), np = array_length(env, argv[4]);
-  if (n == UINT32_MAX || na == UINT32_MAX || np == UINT32_MAX || na < n || np < n) return fail(env, WS_ERR_FAULT);
-  if (n > WS_MAX_BATCH) return fail(env, WS_ERR_INVAL);
-  if (n == 0) return num(env, 0);
-  /* First everything that may run JavaScript (getters): the lists, the views, the endpoints. */
-  napi_value* inner = (napi_value*)calloc(n, sizeof(napi_value));
-  ws_datagram* d = (ws_datagram*)calloc(n, sizeof(ws_datagram));
-  if (!inner || !d) {
-    free(inner);
-    free(d);
-    return fail(env, WS_ERR_NOMEM);
+  uint32_t* desc = NULL;
+  uint8_t* addrs = NULL;
+  size_t desc_len = 0, addrs_len = 0, views = argc - BATCH_FIXED;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[4], 0, 4294967295.0, &flags))
+    err = WS_ERR_INVAL;
+  else if (!get_words(env, argv[2], &desc, &desc_len) || desc_len < 1 || !get_bytes(env, argv[3], &addrs, &addrs_len))
+    err = WS_ERR_FAULT;
+  uint32_t n = err ? 0 : desc[0];
+  if (!err && n > WS_MAX_BATCH) err = WS_ERR_INVAL;
+  if (!err && desc_len < 1 + 3 * (size_t)n) err = WS_ERR_FAULT;
+  ws_datagram* d = NULL;
+  ws_buf* bufs = NULL;
+  if (!err && n > 0) {
+    d = (ws_datagram*)calloc(n, sizeof(ws_datagram));
+    bufs = (ws_buf*)calloc(views ? views : 1, sizeof(ws_buf));
+    if (!d || !bufs) err = WS_ERR_NOMEM;
   }
-  uint32_t total = 0;
-  int err = 0;
-  for (uint32_t i = 0; i < n && !err; i++) {
-    inner[i] = element(env, argv[2], i);
-    uint32_t c = array_length(env, inner[i]);
-    if (c == UINT32_MAX) err = WS_ERR_FAULT;
-    else if (c > WS_MAX_BUFS) err = WS_ERR_INVAL;
-    else d[i].count = c, total += c;
-  }
-  napi_value* values = err ? NULL : (napi_value*)calloc(total ? total : 1, sizeof(napi_value));
-  ws_buf* bufs = err ? NULL : (ws_buf*)calloc(total ? total : 1, sizeof(ws_buf));
-  if (!err && (!values || !bufs)) err = WS_ERR_NOMEM;
-  uint32_t used = 0;
-  for (uint32_t i = 0; i < n && !err; i++) {
-    int64_t c = collect(env, inner[i], values + used, d[i].count);
-    if (c < 0) err = (int)-c;
-    else d[i].count = (uint32_t)c, d[i].bufs = bufs + used, used += (uint32_t)c;
-    if (!err) err = get_endpoint(env, argv[1], element(env, argv[3], i), element(env, argv[4], i), &d[i].to);
-  }
-  /* Then the pointers: no JavaScript runs from here to the system call. */
-  for (uint32_t i = 0; i < n && !err; i++) {
-    size_t bytes;
-    err = views_to_bufs(env, values + (d[i].bufs - bufs), d[i].count, d[i].bufs, &bytes);
-  }
-  free(inner);
-  free(values);
+  if (!err) err = batch_read(family, desc, addrs, addrs_len, n, views, d, bufs);
+  size_t total;
+  if (!err && n > 0) err = views_to_bufs(env, argv + BATCH_FIXED, (uint32_t)views, bufs, &total);
   uint32_t done = 0;
-  if (!err) err = ws_send_batch(h, d, n, (int)flags, &done);
+  if (!err && n > 0) err = ws_send_batch(h, d, n, (int)flags, &done);
   free(d);
   free(bufs);
+  if (argv != stack_argv) free(argv);
   return done > 0 || !err ? num(env, done) : fail(env, err);
 }
 
-/* sendSegments(handle, family, views, addrBytes, port, segmentSize, flags) -> bytes | -err (UDP GSO). */
+/*
+ * sendSegments(handle, family, addrBytes, port, segmentSize, flags, ...views) -> bytes |
+ * -err: one UDP GSO send, the views as arguments.
+ */
+#define SEGMENTS_FIXED 6
 static napi_value js_send_segments(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  get_args(env, info, argv);
+  napi_value stack_argv[SEGMENTS_FIXED + 64];
+  napi_value* argv;
+  size_t argc;
+  int err = args_read(env, info, stack_argv, SEGMENTS_FIXED + 64, SEGMENTS_FIXED, SEGMENTS_FIXED + WS_MAX_BUFS, &argv, &argc);
+  if (err) return fail(env, err);
   ws_handle h;
   ws_endpoint to;
   double segment, flags;
-  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 1, 65535, &segment) ||
-      !get_int(env, argv[6], 0, 4294967295.0, &flags))
-    return fail(env, WS_ERR_INVAL);
-  int err = get_endpoint(env, argv[1], argv[3], argv[4], &to);
-  if (err) return fail(env, err);
-  uint32_t n = array_length(env, argv[2]);
-  if (n == UINT32_MAX) return fail(env, WS_ERR_FAULT);
-  if (n > WS_MAX_BUFS) return fail(env, WS_ERR_INVAL);
-  ws_buf* bufs = (ws_buf*)calloc(n ? n : 1, sizeof(ws_buf));
-  if (!bufs) return fail(env, WS_ERR_NOMEM);
+  size_t n = argc - SEGMENTS_FIXED;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[4], 1, 65535, &segment) ||
+      !get_int(env, argv[5], 0, 4294967295.0, &flags))
+    err = WS_ERR_INVAL;
+  if (!err) err = get_endpoint(env, argv[1], argv[2], argv[3], &to);
+  ws_buf* bufs = err ? NULL : (ws_buf*)calloc(n ? n : 1, sizeof(ws_buf));
+  if (!err && !bufs) err = WS_ERR_NOMEM;
   size_t total, sent = 0;
-  int64_t c = fill_bufs(env, argv[2], bufs, n, &total);
-  err = c < 0 ? (int)-c : ws_send_segments(h, bufs, (uint32_t)c, &to, (uint16_t)segment, (int)flags, &sent);
+  if (!err) err = views_to_bufs(env, argv + SEGMENTS_FIXED, (uint32_t)n, bufs, &total);
+  if (!err) err = ws_send_segments(h, bufs, (uint32_t)n, &to, (uint16_t)segment, (int)flags, &sent);
   free(bufs);
+  if (argv != stack_argv) free(argv);
   return err ? fail(env, err) : num(env, (double)sent);
 }
 

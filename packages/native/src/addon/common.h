@@ -42,6 +42,8 @@ typedef struct iovec ws_buf;
 #define WS_MAX_BUFS 1024
 /* The most datagrams one batch may carry. */
 #define WS_MAX_BATCH 1024
+/* The most views one batch call may carry, all its datagrams together. */
+#define WS_MAX_BATCH_VIEWS 4096
 
 /* Options, as the JavaScript side numbers them (WS_OPT_V6ONLY: IPv6 sockets only, before bind). */
 enum ws_option { WS_OPT_BROADCAST = 0, WS_OPT_SNDBUF = 1, WS_OPT_RCVBUF = 2, WS_OPT_TTL = 3, WS_OPT_V6ONLY = 4 };
