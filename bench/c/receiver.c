@@ -21,6 +21,24 @@
  *   quit           -> exits
  * It exits too when stdin closes (the bench went away) or after --max-seconds (default
  * 900): every loop here is bounded by that alarm.
+ *
+ * The receive benchmark's C receivers (the limits of a receiving program) are a second
+ * mode, one measurement per process:
+ *
+ *   receiver --once=recvmsg|recvmmsg [--rcvbuf=BYTES] [--batch=N] [--wait-ms=N] [--idle-ms=N] SIZE...
+ *
+ * It makes one socket on 127.0.0.1 with SO_RCVBUF = BYTES (plain SO_RCVBUF, capped by
+ * net.core.rmem_max, as the JavaScript receivers get it; default the kernel's), prints
+ * "ready <port> <rcvbuf bytes>", then receives in a blocking loop, each datagram scattered
+ * over one iovec per SIZE (the benchmark's shape): one recvmsg(2) per datagram, or
+ * recvmmsg(2) of up to --batch (default 64) with MSG_WAITFORONE. It waits --wait-ms
+ * (default 5000) for the first datagram, then stops once none came for --idle-ms (default
+ * 20; SO_RCVTIMEO), and prints one line:
+ *   received <datagrams> <bytes> <wrong size> <drops> <first ns> <last ns> <first batch> <cpu µs> <calls>
+ * first/last: CLOCK_MONOTONIC when the first and the last call that got datagrams
+ * returned; first batch: the datagrams that first call got; drops: SO_MEMINFO's count for
+ * the socket (the kernel dropped them, its receive buffer full); cpu: user + system time
+ * from "ready" to the end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -68,12 +86,154 @@ static uint64_t drops_of(int fd) {
   return ovfl_drops;
 }
 
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define ONCE_MAX_BATCH 1024
+#define ONCE_MAX_BUFS 16
+
+/* --once: one measurement of a blocking C receiver (see the header). */
+static int receive_once(const char* mode, long rcvbuf, long batch, long wait_ms, long idle_ms, int nsizes, char** sizes_arg) {
+  int mmsg = strcmp(mode, "recvmmsg") == 0;
+  if (!mmsg && strcmp(mode, "recvmsg") != 0) {
+    fprintf(stderr, "receiver: --once=recvmsg|recvmmsg\n");
+    return 2;
+  }
+  if (nsizes < 1 || nsizes > ONCE_MAX_BUFS || batch < 1 || batch > ONCE_MAX_BATCH || wait_ms < 1 || wait_ms > 600000 ||
+      idle_ms < 1 || idle_ms > 60000) {
+    fprintf(stderr, "receiver: --once: an argument is out of range\n");
+    return 2;
+  }
+  size_t sizes[ONCE_MAX_BUFS], total = 0;
+  for (int i = 0; i < nsizes; i++) {
+    long v = atol(sizes_arg[i]);
+    if (v < 1 || v > 65507) {
+      fprintf(stderr, "receiver: --once: a SIZE is out of range\n");
+      return 2;
+    }
+    sizes[i] = (size_t)v;
+    total += sizes[i];
+  }
+  if (total > 65507) return 2;
+  long per_call = mmsg ? batch : 1;
+  /* Every slot of the batch has its own buffers, one per SIZE, as the shape's receivers have. */
+  char* area = malloc((size_t)per_call * total);
+  struct iovec* iov = calloc((size_t)per_call * (size_t)nsizes, sizeof(struct iovec));
+  struct mmsghdr* msgs = calloc((size_t)per_call, sizeof(struct mmsghdr));
+  struct sockaddr_in* from = calloc((size_t)per_call, sizeof(struct sockaddr_in));
+  if (!area || !iov || !msgs || !from) return 1;
+  for (long m = 0; m < per_call; m++) {
+    char* at = area + m * (long)total;
+    for (int i = 0; i < nsizes; i++) {
+      iov[m * nsizes + i].iov_base = at;
+      iov[m * nsizes + i].iov_len = sizes[i];
+      at += sizes[i];
+    }
+  }
+
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    perror("receiver: socket");
+    return 1;
+  }
+  if (rcvbuf > 0) {
+    int want = (int)rcvbuf;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+  }
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr*)&sin, sizeof(sin)) < 0) {
+    perror("receiver: bind");
+    return 1;
+  }
+  socklen_t slen = sizeof(sin);
+  getsockname(fd, (struct sockaddr*)&sin, &slen);
+  int actual = 0;
+  socklen_t alen = sizeof(actual);
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual, &alen);
+  struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  uint64_t cpu0 = cpu_us();
+  printf("ready %u %d\n", ntohs(sin.sin_port), actual);
+  fflush(stdout);
+
+  uint64_t got = 0, got_bytes = 0, bad = 0, calls = 0, first_ns = 0, last_ns = 0, first_batch = 0;
+  for (;;) {
+    int n;
+    calls++;
+    if (mmsg) {
+      for (long m = 0; m < per_call; m++) {
+        struct msghdr* h = &msgs[m].msg_hdr;
+        h->msg_name = &from[m];
+        h->msg_namelen = sizeof(from[m]);
+        h->msg_iov = &iov[m * nsizes];
+        h->msg_iovlen = (size_t)nsizes;
+        h->msg_control = NULL;
+        h->msg_controllen = 0;
+        h->msg_flags = 0;
+      }
+      n = recvmmsg(fd, msgs, (unsigned)per_call, MSG_WAITFORONE, NULL);
+    } else {
+      struct msghdr* h = &msgs[0].msg_hdr;
+      h->msg_name = &from[0];
+      h->msg_namelen = sizeof(from[0]);
+      h->msg_iov = iov;
+      h->msg_iovlen = (size_t)nsizes;
+      h->msg_control = NULL;
+      h->msg_controllen = 0;
+      h->msg_flags = 0;
+      ssize_t r = recvmsg(fd, h, 0);
+      if (r >= 0) msgs[0].msg_len = (unsigned)r;
+      n = r < 0 ? -1 : 1;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break; /* nothing for --wait-ms / --idle-ms: done */
+      perror("receiver: receive");
+      return 1;
+    }
+    uint64_t t = now_ns();
+    if (got == 0) {
+      first_ns = t;
+      first_batch = (uint64_t)n;
+      tv.tv_sec = idle_ms / 1000;
+      tv.tv_usec = (idle_ms % 1000) * 1000;
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    last_ns = t;
+    for (int i = 0; i < n; i++) {
+      got++;
+      got_bytes += msgs[i].msg_len;
+      if (msgs[i].msg_len != total || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) bad++;
+    }
+  }
+  printf("received %llu %llu %llu %llu %llu %llu %llu %llu %llu\n", (unsigned long long)got, (unsigned long long)got_bytes,
+         (unsigned long long)bad, (unsigned long long)drops_of(fd), (unsigned long long)first_ns, (unsigned long long)last_ns,
+         (unsigned long long)first_batch, (unsigned long long)(cpu_us() - cpu0), (unsigned long long)calls);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   long rcvbuf = 256L * 1024 * 1024;
   long max_seconds = 900;
   long pace_us = 500;
+  const char* once = NULL;
+  long batch = 64, wait_ms = 5000, idle_ms = 20, once_rcvbuf = 0;
+  int first_size = argc;
   for (int i = 1; i < argc; i++) {
-    if (strncmp(argv[i], "--rcvbuf=", 9) == 0) rcvbuf = atol(argv[i] + 9);
+    if (strncmp(argv[i], "--once=", 7) == 0) once = argv[i] + 7;
+    else if (strncmp(argv[i], "--batch=", 8) == 0) batch = atol(argv[i] + 8);
+    else if (strncmp(argv[i], "--wait-ms=", 10) == 0) wait_ms = atol(argv[i] + 10);
+    else if (strncmp(argv[i], "--idle-ms=", 10) == 0) idle_ms = atol(argv[i] + 10);
+    else if (once && argv[i][0] != '-') {
+      first_size = i;
+      break;
+    } else if (strncmp(argv[i], "--rcvbuf=", 9) == 0) rcvbuf = once_rcvbuf = atol(argv[i] + 9);
     else if (strncmp(argv[i], "--pace-us=", 10) == 0) pace_us = atol(argv[i] + 10);
     else if (strncmp(argv[i], "--max-seconds=", 14) == 0) max_seconds = atol(argv[i] + 14);
     else {
@@ -88,6 +248,7 @@ int main(int argc, char** argv) {
   }
   alarm((unsigned)max_seconds); /* the hard cap: SIGALRM ends the process */
   signal(SIGPIPE, SIG_IGN);
+  if (once) return receive_once(once, once_rcvbuf, batch, wait_ms, idle_ms, argc - first_size, argv + first_size);
 
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) {

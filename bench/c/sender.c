@@ -2,18 +2,22 @@
  * The kernel's limit for the benchmark: the same datagrams as the JavaScript rows, sent
  * from C to the same receiver for the same time, with nothing but the system call.
  *
- *   sender MODE PORT DURATION_MS MAX_DATAGRAMS BATCH SIZE...
+ *   sender [--rate=DG_PER_S] MODE PORT DURATION_MS MAX_DATAGRAMS BATCH SIZE...
  *
  * MODE: sendto   one buffer (the SIZEs concatenated) per datagram, sendto(2)
  *       sendmsg  one iovec per SIZE, one sendmsg(2) per datagram
  *       sendmmsg BATCH datagrams of those iovecs per sendmmsg(2)
  *       gso      BATCH datagrams in one sendmsg(2) with a UDP_SEGMENT cmsg (UDP GSO):
  *                the iovecs repeated BATCH times, cut by the kernel
+ * --rate paces any mode (the receive benchmark's flood: a steady load): before each call it
+ * waits (sleeping, then spinning for the last 50 µs) until the datagrams sent so far are at
+ * most the time elapsed x RATE; 0 (the default): as fast as the calls go.
  * The buffers hold the same bytes as the bench's (buffer i filled with 'A' + i). It sends
  * to 127.0.0.1:PORT from a socket bound to 127.0.0.1 until DURATION_MS have passed or
  * MAX_DATAGRAMS were sent, then prints one line:
- *   sent <datagrams> <bytes> <calls> <elapsed ns> <cpu µs> <errors> <first errno>
- * A hard cap (alarm, DURATION_MS + 5 s) ends it whatever happens.
+ *   sent <datagrams> <bytes> <calls> <elapsed ns> <cpu µs> <errors> <first errno> <start ns> <end ns>
+ * (start and end: CLOCK_MONOTONIC, the clock Node's process.hrtime reads). A hard cap
+ * (alarm, DURATION_MS + 5 s) ends it whatever happens.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -56,11 +60,18 @@ static uint64_t cpu_us(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: sender sendto|sendmsg|sendmmsg|gso PORT DURATION_MS MAX_DATAGRAMS BATCH SIZE...\n");
+  fprintf(stderr, "usage: sender [--rate=DG_PER_S] sendto|sendmsg|sendmmsg|gso PORT DURATION_MS MAX_DATAGRAMS BATCH SIZE...\n");
   return 2;
 }
 
 int main(int argc, char** argv) {
+  double rate = 0; /* datagrams per second; 0: unpaced */
+  if (argc > 1 && strncmp(argv[1], "--rate=", 7) == 0) {
+    rate = atof(argv[1] + 7);
+    if (!(rate >= 0 && rate <= 1e9)) return usage();
+    argv++;
+    argc--;
+  }
   if (argc < 7) return usage();
   const char* mode = argv[1];
   long port = atol(argv[2]), duration_ms = atol(argv[3]), batch = atol(argv[5]);
@@ -160,6 +171,19 @@ int main(int argc, char** argv) {
   uint64_t deadline = t0 + (uint64_t)duration_ms * 1000000u;
   uint64_t t = t0;
   while ((long long)sent < max_datagrams && (t = now_ns()) < deadline) {
+    if (rate > 0) {
+      /* Paced: the time at which the datagrams sent so far are due; wait for it (bounded by the deadline). */
+      uint64_t due = t0 + (uint64_t)((double)sent * 1e9 / rate);
+      if (due > deadline) due = deadline;
+      if (due > t + 50000) {
+        uint64_t ns = due - t - 50000;
+        struct timespec pause = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+        nanosleep(&pause, NULL);
+      }
+      while ((t = now_ns()) < due) {
+      }
+      if (t >= deadline) break;
+    }
     calls++;
     long got; /* datagrams sent by this call, or -1 */
     if (m_sendto) {
@@ -183,10 +207,11 @@ int main(int argc, char** argv) {
     sent += (uint64_t)got;
     sent_bytes += (uint64_t)got * total;
   }
-  uint64_t elapsed = now_ns() - t0;
+  uint64_t t1 = now_ns();
+  uint64_t elapsed = t1 - t0;
   (void)t;
-  printf("sent %llu %llu %llu %llu %llu %llu %d\n", (unsigned long long)sent, (unsigned long long)sent_bytes,
+  printf("sent %llu %llu %llu %llu %llu %llu %d %llu %llu\n", (unsigned long long)sent, (unsigned long long)sent_bytes,
          (unsigned long long)calls, (unsigned long long)elapsed, (unsigned long long)(cpu_us() - cpu0),
-         (unsigned long long)errors, first_errno);
+         (unsigned long long)errors, first_errno, (unsigned long long)t0, (unsigned long long)t1);
   return 0;
 }

@@ -147,12 +147,14 @@ export async function startReceiver(bin, { maxSeconds, paceUs = 500 }) {
 
 /**
  * Runs the C sender once: `mode` (sendto, sendmsg, sendmmsg, gso), `batch` datagrams per
- * call, the shape's buffer sizes. Resolves with { sent, bytes, calls, elapsedMs, cpuUs,
- * errors, firstErrno }; rejects if it fails or outlives its duration by 6 s.
+ * call, the shape's buffer sizes, and `rate` datagrams/s (paced; 0 or omitted: as fast as
+ * it goes). Resolves with { sent, bytes, calls, elapsedMs, cpuUs, errors, firstErrno,
+ * startNs, endNs } (start and end on CLOCK_MONOTONIC); rejects if it fails or outlives its
+ * duration by 6 s.
  */
-export function runCSender(bin, { mode, port, durationMs, maxDatagrams, batch, sizes }) {
+export function runCSender(bin, { mode, port, durationMs, maxDatagrams, batch, sizes, rate = 0 }) {
   return new Promise((resolve, reject) => {
-    const args = [mode, port, durationMs, maxDatagrams, batch, ...sizes].map(String);
+    const args = [...(rate > 0 ? [`--rate=${rate}`] : []), mode, port, durationMs, maxDatagrams, batch, ...sizes].map(String);
     const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
@@ -174,8 +176,62 @@ export function runCSender(bin, { mode, port, durationMs, maxDatagrams, batch, s
         reject(new Error(`C sender ${args.join(" ")}: exit ${code ?? signal} ${err.trim()}`));
         return;
       }
-      const [sent, bytes, calls, elapsedNs, cpuUs, errors, firstErrno] = f.slice(1).map(Number);
-      resolve({ sent, bytes, calls, elapsedMs: elapsedNs / 1e6, cpuUs, errors, firstErrno });
+      const [sent, bytes, calls, elapsedNs, cpuUs, errors, firstErrno, startNs, endNs] = f.slice(1).map(Number);
+      resolve({ sent, bytes, calls, elapsedMs: elapsedNs / 1e6, cpuUs, errors, firstErrno, startNs, endNs });
     });
   });
+}
+
+/**
+ * Starts a C receiver for one measurement (`receiver --once=MODE`, see c/receiver.c):
+ * `mode` recvmsg or recvmmsg (`batch` per call), buffers of the shape's `sizes`, SO_RCVBUF
+ * `rcvbuf`. Resolves, once it is bound, with { port, rcvbuf, done }: `done` resolves with
+ * { received, bytes, wrong, drops, firstNs, lastNs, firstBatch, cpuUs, calls } when it
+ * stopped (`idleMs` without a datagram after the first, or `waitMs` before any); it is
+ * killed if it outlives `maxMs`.
+ */
+export function startCReceiver(bin, { mode, sizes, rcvbuf, batch = 64, waitMs = 5_000, idleMs = 20, maxMs = 60_000 }) {
+  const args = [
+    `--once=${mode}`,
+    `--batch=${batch}`,
+    `--wait-ms=${waitMs}`,
+    `--idle-ms=${idleMs}`,
+    `--max-seconds=${Math.ceil(maxMs / 1000) + 1}`,
+    ...(rcvbuf > 0 ? [`--rcvbuf=${rcvbuf}`] : []),
+    ...sizes.map(String),
+  ];
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr.setEncoding("utf8").on("data", (c) => {
+    err += c;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), maxMs);
+  const exited = new Promise((resolve) => {
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve(code ?? signal);
+    });
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      resolve(String(e.message));
+    });
+  });
+  const next = lines(child.stdout);
+  return next(10_000).then(
+    (line) => {
+      const ready = line.split(" ");
+      if (ready[0] !== "ready") throw new Error(`C receiver ${args.join(" ")}: ${line} ${err.trim()}`);
+      const done = Promise.all([next(maxMs).catch(() => ""), exited]).then(([last, code]) => {
+        const f = last.split(" ");
+        if (code !== 0 || f[0] !== "received") throw new Error(`C receiver ${args.join(" ")}: exit ${code} ${err.trim()}`);
+        const [received, bytes, wrong, drops, firstNs, lastNs, firstBatch, cpuUs, calls] = f.slice(1).map(Number);
+        return { received, bytes, wrong, drops, firstNs, lastNs, firstBatch, cpuUs, calls };
+      });
+      return { port: Number(ready[1]), rcvbuf: Number(ready[2]), done };
+    },
+    (e) => {
+      child.kill("SIGKILL");
+      throw new Error(`C receiver ${args.join(" ")}: ${e.message} ${err.trim()}`);
+    },
+  );
 }
