@@ -133,11 +133,14 @@ function facadeSocket(backend, rcvbuf) {
   return { s, port: ws.ntohs(name.sin_port), rcvbuf: got.value };
 }
 
-/** W receive slots, each with its WSAOVERLAPPED, WSABUFs of the shape's sizes, lpFlags, lpFrom and lpFromlen. */
-function slotsOf(shape, window, event) {
+/**
+ * W receive slots, each with its WSAOVERLAPPED (and its own event, when `withEvents`),
+ * WSABUFs of the shape's sizes, lpFlags, lpFrom and lpFromlen.
+ */
+function slotsOf(shape, window, withEvents) {
   return Array.from({ length: window }, () => {
     const ov = new ws.WSAOVERLAPPED();
-    ov.hEvent = event;
+    ov.hEvent = withEvents ? ws.WSACreateEvent() : null;
     const wsabufs = buffersOf(shape.sizes).map((buf) => ({ len: buf.length, buf }));
     return { ov, wsabufs, flags: { value: 0 }, from: {}, fromlen: { value: 16 }, busy: false };
   });
@@ -152,15 +155,17 @@ function post(s, slot, routine) {
 }
 
 /**
- * Overlapped WSARecvFrom with an event: W receives posted, their WSAOVERLAPPEDs sharing one
- * manual-reset event. The loop waits for it, resets it, sweeps the W slots (each completed
- * one, HasOverlappedIoCompleted, is collected with WSAGetOverlappedResult(fWait=false) and
- * posted again), as a Winsock server does with WSAWaitForMultipleEvents.
+ * Overlapped WSARecvFrom with events: W receives posted (at most WSA_MAXIMUM_WAIT_EVENTS),
+ * each WSAOVERLAPPED with its own manual-reset event. The loop waits for any of them, then
+ * sweeps the W slots (each completed one, HasOverlappedIoCompleted, is collected with
+ * WSAGetOverlappedResult(fWait=false) and posted again), as a Winsock server does with
+ * WSAWaitForMultipleEvents. Not one event shared by all: starting an operation resets its
+ * event (as Windows' I/O manager does), so a receive posted again during a sweep would
+ * erase the signal of one that completed at once earlier in the same sweep.
  */
 async function openFacadeEvent(shape, { backend, rcvbuf, window }) {
   const { s, port, rcvbuf: actual } = facadeSocket(backend, rcvbuf);
-  const event = ws.WSACreateEvent();
-  const slots = slotsOf(shape, window, event);
+  const slots = slotsOf(shape, Math.min(window, ws.WSA_MAXIMUM_WAIT_EVENTS), true);
   let stopping = false;
   let loop = Promise.resolve();
   let sweep = () => 0;
@@ -191,20 +196,17 @@ async function openFacadeEvent(shape, { backend, rcvbuf, window }) {
         return n;
       };
       loop = (async () => {
-        const events = [event];
+        const events = slots.map((slot) => slot.ov.hEvent);
         while (!stopping) {
-          const rc = await ws.WSAWaitForMultipleEvents(1, events, false, WAIT_MS, false);
+          const rc = await ws.WSAWaitForMultipleEvents(events.length, events, false, WAIT_MS, false);
           if (stopping) return;
           if (rc === ws.WSA_WAIT_FAILED) {
             c.fail(`WSAWaitForMultipleEvents: ${ws.WSAGetLastError()}`);
             return;
           }
-          // A timeout sweeps too: what it finds completed without the event set is counted.
+          // A timeout sweeps too: what it finds completed without its event set is counted.
           if (rc === ws.WSA_WAIT_TIMEOUT) c.unsignalled += sweep(false);
-          else {
-            ws.WSAResetEvent(event);
-            sweep(false);
-          }
+          else sweep(false);
         }
       })();
     },
@@ -217,7 +219,7 @@ async function openFacadeEvent(shape, { backend, rcvbuf, window }) {
       // closesocket completes every posted receive (aborted): the event is set, the loop ends.
       ws.closesocket(s);
       await loop;
-      ws.WSACloseEvent(event);
+      for (const slot of slots) ws.WSACloseEvent(slot.ov.hEvent);
     },
   };
 }
@@ -229,7 +231,7 @@ async function openFacadeEvent(shape, { backend, rcvbuf, window }) {
  */
 async function openFacadeRoutine(shape, { backend, rcvbuf, window }) {
   const { s, port, rcvbuf: actual } = facadeSocket(backend, rcvbuf);
-  const slots = slotsOf(shape, window, null);
+  const slots = slotsOf(shape, window, false);
   let stopping = false;
   let inFlight = 0;
   let loop = Promise.resolve();
