@@ -14,12 +14,12 @@
 // with --quick).
 import dgram from "node:dgram";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
 import * as ws from "wsasendto";
+import { commandLine, machine } from "./lib/cli.mjs";
 import { buildC, runCSender } from "./lib/procs.mjs";
 import { progress } from "./lib/progress.mjs";
 import { aggregate, evaluateTargets, markdown, svgChart, targetsText, terminalTable } from "./lib/receive-report.mjs";
@@ -31,40 +31,22 @@ import { floodOf, HARD_MARGIN_MS, measure, RX_ROWS } from "./lib/receive-rows.mj
 const USAGE =
   "usage: node receive.mjs [--quick] [--runs=N] [--duration=MS] [--warmup=MS] [--window=W] [--rows=a,b,...] " +
   "[--shapes=64B/1,...] [--rate=DG_PER_S] [--rcvbuf=BYTES] [--idle=MS] [--out=DIR]";
-const args = process.argv.slice(2).filter((a) => a !== "--"); // `pnpm bench -- --quick` passes the "--"
-const quick = args.includes("--quick");
-const known = [
-  "--quick",
-  "--runs=",
-  "--duration=",
-  "--warmup=",
-  "--window=",
-  "--rows=",
-  "--shapes=",
-  "--rate=",
-  "--rcvbuf=",
-  "--idle=",
-  "--out=",
-];
-const unknown = args.filter((a) => !known.some((k) => (k.endsWith("=") ? a.startsWith(k) : a === k)));
-if (unknown.length > 0 || args.includes("--help")) {
-  console.error(`${unknown.length > 0 ? `unknown argument: ${unknown.join(" ")}\n` : ""}${USAGE}`);
-  process.exit(2);
-}
-
-function option(name, fallback) {
-  const arg = args.find((a) => a.startsWith(`--${name}=`));
-  return arg === undefined ? fallback : arg.slice(name.length + 3);
-}
-
-function intOption(name, fallback, min, max) {
-  const value = Number(option(name, fallback));
-  if (!Number.isInteger(value) || value < min || value > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}\n${USAGE}`);
-    process.exit(2);
-  }
-  return value;
-}
+const { args, quick, option, intOption, pick } = commandLine(
+  [
+    "--quick",
+    "--runs=",
+    "--duration=",
+    "--warmup=",
+    "--window=",
+    "--rows=",
+    "--shapes=",
+    "--rate=",
+    "--rcvbuf=",
+    "--idle=",
+    "--out=",
+  ],
+  USAGE,
+);
 
 const RUNS = intOption("runs", quick ? 1 : 7, 1, 50);
 const DURATION_MS = intOption("duration", quick ? 30 : 200, 10, 10_000);
@@ -96,41 +78,6 @@ for (const size of [64, 512, 1400]) {
 }
 /** --quick: one shape per size, one run: a smoke test of every row. */
 const QUICK_SHAPES = ["64B/1", "512B/4", "1400B/16"];
-
-function pick(list, name, what, fallback) {
-  const wanted = option(name, null)?.split(",").filter(Boolean) ?? fallback;
-  if (!wanted) return list;
-  const chosen = wanted.map((w) => list.find((x) => x.name === w));
-  if (chosen.some((x) => x === undefined)) {
-    console.error(`--${name}: known ${what} are ${list.map((x) => x.name).join(", ")}`);
-    process.exit(2);
-  }
-  return chosen;
-}
-
-function machine() {
-  const read = (path) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      return "";
-    }
-  };
-  const osName = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(read("/etc/os-release"))?.[1] ?? `${os.type()} ${os.release()}`;
-  const cpuModel = /^model name\s*:\s*(.*)$/m.exec(read("/proc/cpuinfo"))?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown";
-  return {
-    os: osName,
-    kernel: os.release(),
-    arch: os.arch(),
-    cpuModel,
-    cores: os.availableParallelism?.() ?? os.cpus().length,
-    node: process.version,
-    loadAverage: os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" "),
-  };
-}
 
 /** The machine's CPU time so far (/proc/stat, in clock ticks): { busy, total }; null where unknown. */
 function machineCpu() {
