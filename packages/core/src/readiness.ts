@@ -291,7 +291,7 @@ export interface WSANETWORKEVENTS {
  * after a receive call re-enables it; `FD_WRITE` once when the socket is writable (a fresh
  * UDP socket is), then again only after a send failed with `WSAEWOULDBLOCK` and room came.
  */
-class NetworkEvents {
+export class NetworkEvents {
   recorded = 0;
   #readEnabled = true;
   #writeEnabled = true;
@@ -350,16 +350,14 @@ class NetworkEvents {
   }
 }
 
-const networkEventsOf = new WeakMap<SocketEntry, NetworkEvents>();
-
 /** Tells a socket's `WSAEventSelect` that a receive call was made (re-enables `FD_READ`). */
 export function noteReceiveCall(entry: SocketEntry): void {
-  if (entry.networkEvents) networkEventsOf.get(entry)?.received();
+  entry.networkEvents?.received();
 }
 
 /** Tells a socket's `WSAEventSelect` that a send failed with `WSAEWOULDBLOCK` (re-enables `FD_WRITE`). */
 export function noteSendRefused(entry: SocketEntry): void {
-  if (entry.networkEvents) networkEventsOf.get(entry)?.refused();
+  entry.networkEvents?.refused();
 }
 
 function fail(code: number): number {
@@ -383,7 +381,6 @@ export function WSAEventSelect(s: number, hEventObject: WSAEVENT | null, lNetwor
     entry.nonBlocking = true;
     if (lNetworkEvents !== 0) {
       const events = new NetworkEvents(entry, hEventObject as WSAEVENT, lNetworkEvents);
-      networkEventsOf.set(entry, events);
       entry.networkEvents = events;
       events.update();
     }
@@ -406,7 +403,7 @@ export function WSAEnumNetworkEvents(s: number, hEventObject: WSAEVENT | null, l
     if (typeof entry === "number") return fail(entry);
     if (hEventObject !== null && hEventObject !== undefined && !isLiveEvent(hEventObject)) return fail(WSAEINVAL);
     if (typeof lpNetworkEvents !== "object" || lpNetworkEvents === null) return fail(WSAEFAULT);
-    const events = entry.networkEvents ? networkEventsOf.get(entry) : undefined;
+    const events = entry.networkEvents;
     const recorded = events?.recorded ?? 0;
     const codes = Array.isArray(lpNetworkEvents.iErrorCode) ? lpNetworkEvents.iErrorCode : [];
     for (let i = 0; i < FD_MAX_EVENTS; i++) codes[i] = 0;

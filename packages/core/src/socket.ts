@@ -25,6 +25,7 @@ import {
 } from "./constants.js";
 import { isU32 } from "./inet.js";
 import type { Completion, Operation, OperationOwner } from "./operation.js";
+import type { NetworkEvents } from "./readiness.js";
 import { routeLocalAddress } from "./route.js";
 import { type Endpoint, type IPFamily, isBroadcast, isV4Mapped, isWildcard, wildcard } from "./sockaddr.js";
 
@@ -59,7 +60,7 @@ export class SocketEntry implements OperationOwner {
   /** Non-blocking (`FIONBIO`, `WSAEventSelect`): the non-overlapped calls return at once. */
   nonBlocking = false;
   /** What `WSAEventSelect` set up for this socket, if anything. */
-  networkEvents: { stop(): void } | null = null;
+  networkEvents: NetworkEvents | null = null;
   readonly maxMessageSize: number;
   readonly #options = new Map<BackendOption, number>();
   /** `IPV6_V6ONLY`: an IPv6 socket is IPv6-only unless told otherwise before its bind, as on Windows. */
