@@ -83,10 +83,21 @@ function captureWhole(buffers: unknown): Uint8Array[] | number {
  * True while captured views still hold the `byteLength` bytes they held at the call. A
  * view whose ArrayBuffer was detached (transferred) or shrunk since reads as shorter: an
  * operation that reaches it later fails with `WSAEFAULT`, as a bad buffer does in Winsock,
- * rather than sending or filling fewer bytes than were asked for.
+ * rather than sending or filling fewer bytes than were asked for. Each view's last byte
+ * is read too: once this function has seen views of resizable ArrayBuffers, Node 20's
+ * optimizing compiler can go on returning a detached view's old `length` (its `byteLength`
+ * is right, but costs a builtin call), while an element read past the real end is
+ * `undefined`.
  */
 export function viewsIntact(views: readonly Uint8Array[], byteLength: number): boolean {
-  return byteLengthOf(views) === byteLength;
+  let total = 0;
+  for (let i = 0; i < views.length; i++) {
+    const view = views[i] as Uint8Array;
+    const n = view.length;
+    if (n > 0 && view[n - 1] === undefined) return false;
+    total += n;
+  }
+  return total === byteLength;
 }
 
 /** The bytes the views hold together. */
