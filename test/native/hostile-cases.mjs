@@ -10,7 +10,7 @@
 // returns a negated errno: -EINVAL for a bad number, handle, family, flag, port, option,
 // boolean, callback or watcher, -EFAULT for a bad byte array or list, -EBADF for a handle
 // that is not open; isRetryable returns false for anything but a retryable errno;
-// gsoSupported ignores its arguments. Zero-length and detached views have no bytes: a
+// gsoSupported and groSupported ignore their arguments. Zero-length and detached views have no bytes: a
 // datagram of them is empty (the send returns 0).
 import { constants } from "node:os";
 
@@ -31,6 +31,9 @@ export const KNOWN_FUNCTIONS = [
   "sendBatch",
   "sendSegments",
   "gsoSupported",
+  "recvBatch",
+  "setGro",
+  "groSupported",
   "close",
   "isRetryable",
   "recv",
@@ -139,6 +142,11 @@ function batchDesc(...datagrams) {
   return new Uint32Array([datagrams.length, ...datagrams.flat()]);
 }
 
+/** A receive batch descriptor: n, then each datagram's view count. */
+function recvDesc(...counts) {
+  return new Uint32Array([counts.length, ...counts]);
+}
+
 /** Address slots (16 bytes each) holding `addresses`. */
 function slots(...addresses) {
   const out = new Uint8Array(16 * addresses.length);
@@ -173,6 +181,8 @@ const KIND = {
   address: { code: EFAULT, valid: (v) => v instanceof Uint8Array && v.length >= 4 },
   out16: { code: EFAULT, valid: (v) => v instanceof Uint8Array && v.length >= 16 },
   out24: { code: EFAULT, valid: (v) => v instanceof Uint8Array && v.length >= 24 },
+  /** recvBatch's out: 32 bytes a datagram (one here). */
+  out32: { code: EFAULT, valid: (v) => v instanceof Uint8Array && v.length >= 32 },
   /** A batch's descriptor: a Uint32Array (n, then count, port, address slot per datagram). */
   desc: { code: EFAULT, valid: () => false },
   /** A batch's address slots: any Uint8Array of at least one 16-byte slot. */
@@ -306,6 +316,32 @@ function signatures(b, ctx) {
       valid: b.gsoSupported?.() ? equals(64) : neg(),
     },
     gsoSupported: { params: [["ignored", () => undefined]], valid: isBool },
+    recvBatch: {
+      params: [
+        ["handle", () => ctx.rx],
+        ["family", () => 4],
+        ["desc", () => recvDesc(1, 1)],
+        ["out32", () => new Uint8Array(64)],
+        ["int", () => 0],
+        ["view", () => new Uint8Array(2048)],
+        ["view", () => new Uint8Array(2048)],
+      ],
+      // Two datagrams are sent to rx first (others may wait already): both slots filled.
+      valid: equals(2),
+      prepare: async () => {
+        for (let i = 0; i < 2; i++) b.send(ctx.h, 4, small(), LOOPBACK, ctx.rxPort, 0, 0);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      },
+    },
+    // On the sending socket (h): GRO on rx would coalesce the GSO sends other cases make to it.
+    setGro: {
+      params: [
+        ["handle", () => ctx.h],
+        ["bool", () => false],
+      ],
+      valid: b.groSupported?.() ? isZero : neg(),
+    },
+    groSupported: { params: [["ignored", () => undefined]], valid: isBool },
     close: { params: [["handle", () => b.open(4)]], valid: isZero },
     isRetryable: { params: [["int", () => E.EAGAIN]], valid: isTrue, refused: isFalse },
     recv: {
@@ -387,7 +423,8 @@ export function sweepCases(b, ctx) {
       for (const [label, value] of hostileValues()) {
         if (k === null) {
           // An argument the function does not read: any value, the valid outcome.
-          if (fn === "gsoSupported") cases.push(kase(fn, `argument ${position} = ${label}`, () => [value], isBool));
+          if (fn === "gsoSupported" || fn === "groSupported")
+            cases.push(kase(fn, `argument ${position} = ${label}`, () => [value], isBool));
           continue;
         }
         if (k.valid(value)) continue;
@@ -423,6 +460,8 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
     sendBatch: (h) => [h, 4, batchDesc([1, ctx.rxPort, 0]), slots(LOOPBACK), 0, new Uint8Array(8)],
     sendSegments: (h) => [h, 4, ...dest(), 16, 0, new Uint8Array(64)],
     recv: (h) => [h, 4, [new Uint8Array(64)], false, new Uint8Array(24)],
+    recvBatch: (h) => [h, 4, recvDesc(1), new Uint8Array(32), 0, new Uint8Array(64)],
+    setGro: (h) => [h, true],
     takeError: (h) => [h],
     drops: (h) => [h],
     close: (h) => [h],
@@ -668,6 +707,129 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
   add("recv", "a detached out", () => [ctx.rx, 4, [new Uint8Array(8)], false, detached(24)], neg(EFAULT));
   add("recv", "an Int16Array out", () => [ctx.rx, 4, [new Uint8Array(8)], false, new Int16Array(12)], neg(EFAULT));
   add("recv", "nothing to receive (EAGAIN)", () => [ctx.unbound, 4, [new Uint8Array(8)], false, new Uint8Array(24)], neg());
+
+  // Batched receives: descriptors that do not match the views, bad counts, short or
+  // detached outs, detached views (refused: a receive into no bytes would drop a datagram),
+  // flags other than MSG_PEEK, huge counts. Most on the unbound socket, where nothing waits:
+  // arguments that pass get -EAGAIN.
+  const EAGAIN = E.EAGAIN;
+  const rb =
+    (d, out, ...views) =>
+    () => [ctx.unbound, 4, d, out, 0, ...views];
+  const out32 = (n = 1) => new Uint8Array(32 * n);
+  const u8 = (n = 8) => new Uint8Array(n);
+  add("recvBatch", "valid, nothing waits (EAGAIN)", rb(recvDesc(1), out32(), u8()), neg(EAGAIN));
+  add("recvBatch", "n = 0", rb(recvDesc(), out32()), neg(EINVAL));
+  add("recvBatch", "n = 0 with a view", rb(recvDesc(), out32(), u8()), neg(EINVAL));
+  add("recvBatch", "n = 1025 (over the limit)", rb(recvDesc(...new Array(1025).fill(0)), out32(1025)), neg(EINVAL));
+  add("recvBatch", "n = 1024, no views (the limit)", rb(recvDesc(...new Array(1024).fill(0)), out32(1024)), neg(EAGAIN));
+  add("recvBatch", "n = 2**32 - 1", rb(new Uint32Array([2 ** 32 - 1, 1]), out32(), u8()), neg(EINVAL));
+  add("recvBatch", `n = ${n5000} in a short descriptor`, rb(new Uint32Array([n5000, 1]), out32(), u8()), neg(EINVAL));
+  add("recvBatch", "n over the descriptor", rb(new Uint32Array([2, 1]), out32(2), u8()), neg(EFAULT));
+  add("recvBatch", "an empty descriptor", rb(new Uint32Array(0), out32(), u8()), neg(EFAULT));
+  add(
+    "recvBatch",
+    "a detached descriptor",
+    () => {
+      const d = recvDesc(1);
+      detach(d);
+      return [ctx.unbound, 4, d, out32(), 0, u8()];
+    },
+    neg(EFAULT),
+  );
+  add("recvBatch", "an Int32Array descriptor", rb(new Int32Array([1, 1]), out32(), u8()), neg(EFAULT));
+  add("recvBatch", "a descriptor as a plain array", rb([1, 1], out32(), u8()), neg(EFAULT));
+  add("recvBatch", "counts over the views", rb(recvDesc(1, 1), out32(2), u8()), neg(EINVAL));
+  add("recvBatch", "counts under the views", rb(recvDesc(1), out32(), u8(), u8()), neg(EINVAL));
+  add("recvBatch", "a count of 2**32 - 1", rb(recvDesc(2 ** 32 - 1), out32(), u8()), neg(EINVAL));
+  add("recvBatch", "a count of 2**32 - 1 then 1 (sum wraps)", rb(recvDesc(2 ** 32 - 1, 2), out32(2), u8()), neg(EINVAL));
+  add("recvBatch", "a 31-byte out", rb(recvDesc(1), u8(31), u8()), neg(EFAULT));
+  add("recvBatch", "a 63-byte out for two", rb(recvDesc(1, 0), u8(63), u8()), neg(EFAULT));
+  add("recvBatch", "a detached out", rb(recvDesc(1), detached(32), u8()), neg(EFAULT));
+  add("recvBatch", "a Uint32Array out", rb(recvDesc(1), new Uint32Array(8), u8()), neg(EFAULT));
+  add("recvBatch", "out of a 1024-batch 1 byte short", rb(recvDesc(...new Array(1024).fill(0)), u8(32 * 1024 - 1)), neg(EFAULT));
+  add("recvBatch", "a detached view", rb(recvDesc(1), out32(), detached(64)), neg(EFAULT));
+  add("recvBatch", "a live and a detached view", rb(recvDesc(2), out32(), u8(), detached(64)), neg(EFAULT));
+  add("recvBatch", "a zero-length view (accepted)", rb(recvDesc(1), out32(), u8(0)), neg(EAGAIN));
+  add("recvBatch", "a datagram of no views (accepted)", rb(recvDesc(0), out32()), neg(EAGAIN));
+  add("recvBatch", "an Int8Array view (accepted: bytes)", rb(recvDesc(1), out32(), new Int8Array(8)), neg(EAGAIN));
+  add("recvBatch", "a Uint16Array view", rb(recvDesc(1), out32(), new Uint16Array(4)), neg(EFAULT));
+  add("recvBatch", "an array of views as a view", rb(recvDesc(1), out32(), [u8()]), neg(EFAULT));
+  add("recvBatch", "undefined as a view", rb(recvDesc(1), out32(), undefined), neg(EFAULT));
+  add(
+    "recvBatch",
+    "a view of the out among the views",
+    () => {
+      const out = out32();
+      return [ctx.unbound, 4, recvDesc(1), out, 0, out];
+    },
+    neg(EAGAIN),
+  );
+  add(
+    "recvBatch",
+    "a datagram of 1025 views",
+    rb(recvDesc(1025), out32(), ...Array.from({ length: 1025 }, () => u8(1))),
+    neg(EINVAL),
+  );
+  add(
+    "recvBatch",
+    "4097 views in all (over the limit)",
+    rb(recvDesc(1024, 1024, 1024, 1024, 1), out32(5), ...Array.from({ length: 4097 }, () => u8(1))),
+    neg(EINVAL),
+  );
+  add(
+    "recvBatch",
+    "4096 views in all (the limit)",
+    rb(recvDesc(1024, 1024, 1024, 1024), out32(4), ...Array.from({ length: 4096 }, () => u8(1))),
+    neg(EAGAIN),
+  );
+  for (const flags of [1, 4, 3, 2 ** 31, 2 ** 32, -2])
+    add("recvBatch", `flags ${flags}`, () => [ctx.unbound, 4, recvDesc(1), out32(), flags, u8()], neg(EINVAL));
+  add("recvBatch", "flags MSG_PEEK (accepted)", () => [ctx.unbound, 4, recvDesc(1), out32(), 2, u8()], neg(EAGAIN));
+  add("recvBatch", "family 6 on an IPv4 socket (nothing waits)", () => [ctx.unbound, 6, recvDesc(1), out32(), 0, u8()], neg());
+  add("recvBatch", "no arguments", () => [], neg(EINVAL));
+  // Receives that fill records (for valgrind): past the addon's stack arrays (20 datagrams,
+  // 80 views), and a GRO-coalesced datagram (its control message read), each on a socket of its own.
+  const own = { fd: -1, port: 0 };
+  const ownSocket = () => {
+    own.fd = b.open(4);
+    b.bind(own.fd, 4, LOOPBACK, 0);
+    own.port = b.localAddress(own.fd, 4, new Uint8Array(16));
+    b.setOption(own.fd, 4, 2, 1 << 20);
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  add(
+    "recvBatch",
+    "20 datagrams over 4 views each (heap arrays)",
+    () => [own.fd, 4, recvDesc(...new Array(20).fill(4)), out32(20), 0, ...Array.from({ length: 80 }, () => u8(3))],
+    equals(20),
+    {
+      prepare: async () => {
+        ownSocket();
+        for (let i = 0; i < 20; i++) b.send(ctx.h, 4, [u8(5 + i)], LOOPBACK, own.port, 0, 0);
+        await settle();
+      },
+      cleanup: () => b.close(own.fd),
+    },
+  );
+  const groHere = b.groSupported?.() && b.gsoSupported?.();
+  add(
+    "recvBatch",
+    "a GRO-coalesced datagram (four 16-byte segments)",
+    () => [own.fd, 4, recvDesc(1, 1), out32(2), 0, u8(256), u8(256)],
+    groHere ? equals(1) : { what: "an integer (no GRO or GSO here)", test: (r) => Number.isInteger(r) },
+    {
+      prepare: async () => {
+        ownSocket();
+        b.setGro?.(own.fd, true);
+        b.sendSegments?.(ctx.h, 4, LOOPBACK, own.port, 16, 0, u8(64));
+        await settle();
+      },
+      cleanup: () => b.close(own.fd),
+    },
+  );
+  add("setGro", "on = 1 (not a boolean)", () => [ctx.h, 1], neg(EINVAL));
+  add("setGro", "no arguments", () => [], neg(EINVAL));
 
   // isRetryable: anything but EAGAIN/EWOULDBLOCK/ENOBUFS is not retryable.
   for (const e of [0, E.EINVAL, E.EBADF, -E.EAGAIN, 2 ** 31, 2 ** 53]) add("isRetryable", `errno ${e}`, () => [e], isFalse);

@@ -967,6 +967,137 @@ static napi_value js_gso_supported(napi_env env, napi_callback_info info) {
   napi_get_boolean(env, ws_gso_supported() != 0, &out);
   return out;
 }
+
+/* Winsock's MSG_PEEK (Linux's too): recvBatch's one flag. */
+#define RECV_BATCH_PEEK 2
+/* The bytes of recvBatch's `out` for each datagram. */
+#define RECV_BATCH_OUT 32
+
+/*
+ * The datagrams a receive descriptor describes: desc[0] = n, then one word per datagram,
+ * how many of the views it scatters into (in order, consecutive). The counts must add up
+ * to the views passed. 0 or an error code; d[i].bufs points into bufs.
+ */
+static int recv_batch_read(const uint32_t* desc, uint32_t n, size_t views, ws_recv_datagram* d, ws_buf* bufs) {
+  size_t used = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t count = desc[1 + i];
+    if (count > WS_MAX_BUFS || count > views - used) return WS_ERR_INVAL;
+    d[i].bufs = bufs + used;
+    d[i].count = count;
+    used += count;
+  }
+  return used == views ? 0 : WS_ERR_INVAL;
+}
+
+/*
+ * Whether a view's buffer is detached (asked of zero-length views only: a detached view
+ * has no bytes). Elsewhere such a view is an empty buffer; a receive into it would throw
+ * a datagram away, so recvBatch refuses it.
+ */
+static int view_detached(napi_env env, napi_value v) {
+  napi_value buffer;
+  bool detached = false;
+  if (napi_get_typedarray_info(env, v, NULL, NULL, NULL, &buffer, NULL) != napi_ok) return 1;
+  return napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok || detached;
+}
+
+static void put_le32(uint8_t* p, size_t v) {
+  uint32_t w = v > 0xffffffffu ? 0xffffffffu : (uint32_t)v;
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(w >> (8 * i));
+}
+
+/*
+ * recvBatch(handle, family, desc, out, flags, ...views) -> datagrams received (>= 1) |
+ * -err: one recvmmsg (Linux; elsewhere a loop of recvmsg) straight into the views, no
+ * copy. desc (a Uint32Array): n (1..WS_MAX_BATCH), then per datagram how many of the
+ * views (call arguments, at most WS_MAX_BATCH_VIEWS in all, each datagram's consecutive)
+ * it scatters into; the counts add up to the views; a detached view is -EFAULT (nothing
+ * is received), a zero-length one takes no bytes. flags: 0 or MSG_PEEK (2: the first
+ * datagram only, left queued). -EAGAIN when nothing waits; a pending socket error (an
+ * ICMP error, IP_RECVERR) only when nothing was received, as recv reports it. For each
+ * datagram i received, out (at least 32n bytes) at 32i gets: bytes written to its views
+ * (0..3, uint32 LE), its whole length (4..7, uint32 LE; with UDP GRO, all its segments),
+ * source address (8..23, IPv4 in the first 4), port (24..25, big-endian), family (26: 4
+ * or 6), truncated (27: 1 or 0), UDP GRO segment size (28..29, uint16 LE, 0 if none),
+ * 0 (30..31). The rest of out is not written.
+ */
+#define RECV_BATCH_FIXED 5
+static napi_value js_recv_batch(napi_env env, napi_callback_info info) {
+  napi_value stack_argv[RECV_BATCH_FIXED + 64];
+  ws_recv_datagram stack_d[16];
+  ws_buf stack_bufs[64];
+  napi_value* argv;
+  size_t argc;
+  int err = args_read(env, info, stack_argv, RECV_BATCH_FIXED + 64, RECV_BATCH_FIXED, RECV_BATCH_FIXED + WS_MAX_BATCH_VIEWS,
+                      &argv, &argc);
+  if (err) return fail(env, err);
+  ws_handle h;
+  int family = 0;
+  double flags = 0;
+  uint32_t* desc = NULL;
+  uint8_t* out = NULL;
+  size_t desc_len = 0, out_len = 0, views = argc - RECV_BATCH_FIXED;
+  if (!get_handle(env, argv[0], &h) || !get_family(env, argv[1], &family) || !get_int(env, argv[4], 0, 4294967295.0, &flags) ||
+      ((uint32_t)flags & ~(uint32_t)RECV_BATCH_PEEK) != 0)
+    err = WS_ERR_INVAL;
+  else if (!get_words(env, argv[2], &desc, &desc_len) || desc_len < 1)
+    err = WS_ERR_FAULT;
+  uint32_t n = err ? 0 : desc[0];
+  if (!err && (n == 0 || n > WS_MAX_BATCH)) err = WS_ERR_INVAL;
+  if (!err && desc_len < 1 + (size_t)n) err = WS_ERR_FAULT;
+  if (!err && (!get_bytes(env, argv[3], &out, &out_len) || out_len < RECV_BATCH_OUT * (size_t)n)) err = WS_ERR_FAULT;
+  ws_recv_datagram* d = stack_d;
+  ws_buf* bufs = stack_bufs;
+  if (!err && n > 16 && !(d = (ws_recv_datagram*)calloc(n, sizeof(ws_recv_datagram)))) err = WS_ERR_NOMEM;
+  if (!err && views > 64 && !(bufs = (ws_buf*)calloc(views, sizeof(ws_buf)))) err = WS_ERR_NOMEM;
+  /* The counts are copied out of desc before the receive, which may write over it (a view of its bytes). */
+  if (!err) err = recv_batch_read(desc, n, views, d, bufs);
+  size_t total;
+  if (!err) err = views_to_bufs(env, argv + RECV_BATCH_FIXED, (uint32_t)views, bufs, &total);
+  for (size_t i = 0; !err && i < views; i++)
+    if (bufs[i].iov_len == 0 && view_detached(env, argv[RECV_BATCH_FIXED + i])) err = WS_ERR_FAULT;
+  uint32_t done = 0;
+  if (!err) err = ws_recv_batch(h, family, d, n, ((uint32_t)flags & RECV_BATCH_PEEK) != 0, &done);
+  for (uint32_t i = 0; !err && i < done; i++) {
+    uint8_t* o = out + (size_t)RECV_BATCH_OUT * i;
+    const ws_received* r = &d[i].got;
+    put_le32(o, r->filled);
+    put_le32(o + 4, r->length);
+    memcpy(o + 8, r->from.addr, 16);
+    o[24] = (uint8_t)(r->from.port >> 8);
+    o[25] = (uint8_t)(r->from.port & 0xff);
+    o[26] = (uint8_t)r->from.family;
+    o[27] = (uint8_t)(r->truncated ? 1 : 0);
+    o[28] = (uint8_t)(d[i].segment & 0xff);
+    o[29] = (uint8_t)(d[i].segment >> 8);
+    o[30] = 0;
+    o[31] = 0;
+  }
+  if (d != stack_d) free(d);
+  if (bufs != stack_bufs) free(bufs);
+  if (argv != stack_argv) free(argv);
+  return err ? fail(env, err) : num(env, done);
+}
+
+/* setGro(handle, on) -> 0 | -err: UDP GRO (Linux UDP_GRO); -ENOPROTOOPT where the kernel or platform lacks it. */
+static napi_value js_set_gro(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  bool on = false;
+  if (!get_handle(env, argv[0], &h) || napi_get_value_bool(env, argv[1], &on) != napi_ok) return fail(env, WS_ERR_INVAL);
+  int err = ws_set_gro(h, on ? 1 : 0);
+  return err ? fail(env, err) : num(env, 0);
+}
+
+/* groSupported() -> boolean: the kernel takes UDP_GRO (probed once). */
+static napi_value js_gro_supported(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_get_boolean(env, ws_gro_supported() != 0, &out);
+  return out;
+}
 #endif
 
 /* close(handle) -> 0 | -err */
@@ -1226,6 +1357,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sendBatch", NULL, js_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sendSegments", NULL, js_send_segments, NULL, NULL, NULL, napi_enumerable, NULL},
     {"gsoSupported", NULL, js_gso_supported, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"recvBatch", NULL, js_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setGro", NULL, js_set_gro, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"groSupported", NULL, js_gro_supported, NULL, NULL, NULL, napi_enumerable, NULL},
     {"watch", NULL, js_watch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"want", NULL, js_want, NULL, NULL, NULL, napi_enumerable, NULL},
     {"unwatch", NULL, js_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},

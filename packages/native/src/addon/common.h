@@ -140,6 +140,28 @@ int ws_send_segments(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoin
                      size_t* sent);
 /* True where the kernel takes UDP_SEGMENT (probed once). */
 int ws_gso_supported(void);
+
+/* One datagram of a receive batch: its buffers (the caller's bytes), then what it got. */
+typedef struct {
+  ws_buf* bufs;
+  uint32_t count;
+  ws_received got;
+  uint16_t segment; /* UDP GRO: the size of the segments coalesced into it, 0 if none */
+} ws_recv_datagram;
+
+/*
+ * Receives up to n datagrams without blocking, in order, each scattered over its own
+ * buffers (no copy), in one system call where the platform has one (recvmmsg on Linux; a
+ * loop of recvmsg elsewhere). `peek` peeks at the first datagram only (n is then 1).
+ * Returns 0 with *done >= 1, or the error that stopped the first datagram (EAGAIN when
+ * nothing waits; a pending socket error as ws_recv reports it, the error queue drained).
+ * An error met after the first datagram is left for the next call.
+ */
+int ws_recv_batch(ws_handle h, int family, ws_recv_datagram* d, uint32_t n, int peek, uint32_t* done);
+/* UDP GRO (Linux UDP_GRO): coalesced receives, each reporting its segment size. 0 or ENOPROTOOPT/errno. */
+int ws_set_gro(ws_handle h, int on);
+/* True where the kernel takes UDP_GRO (probed once). */
+int ws_gro_supported(void);
 #endif
 /* True when the error means "try again when writable" (EAGAIN, ENOBUFS). */
 int ws_is_retryable(int err);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -163,6 +164,9 @@ int ws_send_batch(ws_handle h, ws_datagram* d, uint32_t n, int flags, uint32_t* 
 #ifndef SOL_UDP
 #define SOL_UDP 17
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 #endif
 
 int ws_send_segments(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, uint16_t segment, int flags,
@@ -280,6 +284,161 @@ int ws_recv(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_
   out->filled = (size_t)n < capacity ? (size_t)n : capacity;
   ws_endpoint_of(&ss, msg.msg_namelen, family, &out->from);
   return 0;
+}
+
+/* A datagram's source as recvmmsg writes it (either family). */
+typedef union {
+  struct sockaddr sa;
+  struct sockaddr_in sin;
+  struct sockaddr_in6 sin6;
+} recv_name;
+
+/*
+ * Room for one control message per datagram: the UDP_GRO segment size (an int). Linux
+ * puts it first (udp_recvmsg writes it before any IP-level one), and the addon enables
+ * no option that adds others; one that did not fit would only set MSG_CTRUNC.
+ */
+typedef union {
+  char buf[CMSG_SPACE(sizeof(int))];
+  size_t align; /* a cmsghdr's alignment (its first member); not the struct itself, whose
+                   flexible array member an array of these may not hold */
+} recv_control;
+
+/* What one message of a batch got: lengths, truncation, source, GRO segment size. */
+static void batch_received(ws_recv_datagram* d, const struct msghdr* m, size_t len, int family) {
+  size_t capacity = 0;
+  for (uint32_t i = 0; i < d->count; i++) capacity += d->bufs[i].iov_len;
+  d->got.length = len;
+  d->got.filled = len < capacity ? len : capacity;
+  d->got.truncated = (m->msg_flags & MSG_TRUNC) != 0 || len > capacity;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  size_t namelen = m->msg_namelen < sizeof(recv_name) ? m->msg_namelen : sizeof(recv_name);
+  memcpy(&ss, m->msg_name, namelen);
+  ws_endpoint_of(&ss, namelen, family, &d->got.from);
+  d->segment = 0;
+#if defined(__linux__)
+  if (m->msg_controllen == 0) return;
+  for (struct cmsghdr* cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR((struct msghdr*)m, cm)) {
+    if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO || cm->cmsg_len < CMSG_LEN(sizeof(int))) continue;
+    int segment;
+    memcpy(&segment, CMSG_DATA(cm), sizeof(segment));
+    d->segment = segment <= 0 ? 0 : segment > 65535 ? 65535 : (uint16_t)segment;
+    break;
+  }
+#endif
+}
+
+/*
+ * Linux: one recvmmsg (MSG_DONTWAIT; MSG_TRUNC, so that each datagram's whole length
+ * comes back). When a later datagram meets an error, the kernel returns the ones before
+ * it and keeps the error (sk_err) for the next call, whose first datagram then reports it
+ * as ws_recv does. Elsewhere (macOS has no recvmmsg): a loop of recvmsg, which asks
+ * FIONREAD before each datagram after the first, so that a pending socket error (which a
+ * BSD receive reports only once the queue is empty) is left for the next call too.
+ */
+int ws_recv_batch(ws_handle h, int family, ws_recv_datagram* d, uint32_t n, int peek, uint32_t* done) {
+  *done = 0;
+  if (n == 0) return 0;
+  if (peek) n = 1;
+  int fd = (int)h;
+  int flags = MSG_DONTWAIT | (peek ? MSG_PEEK : 0);
+  int err = 0;
+#if defined(__linux__)
+  flags |= MSG_TRUNC;
+  struct mmsghdr stack_msgs[16];
+  recv_control stack_controls[16];
+  recv_name stack_names[16];
+  struct mmsghdr* msgs = stack_msgs;
+  recv_control* controls = stack_controls;
+  recv_name* names = stack_names;
+  void* heap = NULL;
+  if (n > 16) {
+    /* One block: the headers, then the control buffers, then the names (alignments in that order). */
+    heap = malloc((size_t)n * (sizeof(struct mmsghdr) + sizeof(recv_control) + sizeof(recv_name)));
+    if (!heap) return ENOMEM;
+    msgs = (struct mmsghdr*)heap;
+    controls = (recv_control*)(msgs + n);
+    names = (recv_name*)(controls + n);
+  }
+  memset(msgs, 0, (size_t)n * sizeof(struct mmsghdr));
+  for (uint32_t i = 0; i < n; i++) {
+    struct msghdr* m = &msgs[i].msg_hdr;
+    m->msg_name = &names[i];
+    m->msg_namelen = sizeof(recv_name);
+    m->msg_iov = d[i].bufs;
+    m->msg_iovlen = d[i].count;
+    m->msg_control = controls[i].buf;
+    m->msg_controllen = sizeof(controls[i].buf);
+  }
+  int r;
+  do {
+    r = recvmmsg(fd, msgs, n, flags, NULL);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    err = errno;
+    if (err != EAGAIN && err != EWOULDBLOCK) drain_error_queue(fd);
+  } else if (r == 0) {
+    err = EAGAIN;
+  } else {
+    for (int i = 0; i < r; i++) batch_received(&d[i], &msgs[i].msg_hdr, msgs[i].msg_len, family);
+    *done = (uint32_t)r;
+  }
+  free(heap);
+  return err;
+#else
+  for (uint32_t i = 0; i < n; i++) {
+    if (i > 0) {
+      int waiting = 0;
+      if (ioctl(fd, FIONREAD, &waiting) < 0 || waiting <= 0) break;
+    }
+    recv_name name;
+    struct msghdr m;
+    memset(&name, 0, sizeof(name));
+    memset(&m, 0, sizeof(m));
+    m.msg_name = &name;
+    m.msg_namelen = sizeof(name);
+    m.msg_iov = d[i].bufs;
+    m.msg_iovlen = (int)d[i].count;
+    ssize_t got;
+    do {
+      got = recvmsg(fd, &m, flags);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+      if (i == 0) err = errno;
+      break;
+    }
+    batch_received(&d[i], &m, (size_t)got, family);
+    *done = i + 1;
+  }
+  return err;
+#endif
+}
+
+int ws_set_gro(ws_handle h, int on) {
+#if defined(__linux__)
+  int value = on ? 1 : 0;
+  return setsockopt((int)h, SOL_UDP, UDP_GRO, &value, sizeof(value)) < 0 ? errno : 0;
+#else
+  (void)h;
+  (void)on;
+  return ENOPROTOOPT;
+#endif
+}
+
+int ws_gro_supported(void) {
+#if defined(__linux__)
+  static int probed = -1;
+  if (probed < 0) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    int on = 1;
+    probed = fd >= 0 && setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+    if (fd >= 0) close(fd);
+  }
+  return probed;
+#else
+  return 0;
+#endif
 }
 
 int ws_drops(ws_handle h, uint32_t* drops) {
