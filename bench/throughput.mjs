@@ -11,7 +11,8 @@
 // backends, sendBatch (sendmmsg), sendSegments (GSO), and the C sender's four modes.
 // Every row and shape is measured once per run, in the same order, for --duration ms;
 // --runs runs (after one warm-up run) give medians, min and max, and ratios taken run by
-// run to raw dgram and to the row's C limit of the same shape. Results: a table on the
+// run to raw dgram, to the row's C limit and to C sendmmsg of the same shape, and the
+// targets (lib/report.mjs) are checked on them. Results: a table and the targets on the
 // terminal, and throughput.{md,json,svg} in bench/results/ (bench/results/tmp/ with --quick).
 import dgram from "node:dgram";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -274,8 +275,9 @@ async function main() {
       "x raw-dgram / x C limit: median over the runs of (row / reference in the same run); the C limit of single sends is",
     );
     console.log(
-      "C sendmsg, of sendBatch C sendmmsg, of sendSegments C GSO in bytes/s. rx busy: receiver CPU while sending (!: maybe the bottleneck).",
+      "C sendmsg, of sendBatch C sendmmsg, of sendSegments C GSO in bytes/s (the native single sends' target is against C sendmmsg).",
     );
+    console.log("rx busy: receiver CPU while sending (!: maybe the bottleneck).");
     console.log("");
     console.log(targetsText(targets));
     for (const n of notes) console.log(`note: ${n}`);
