@@ -12,12 +12,19 @@ import type { BackendName } from "wsasendto";
 /** Where a backend is allowed to differ from Winsock on Windows. */
 export interface Deviations {
   /**
-   * An overlapped WSASendTo may complete during the call (returns 0, the bytes counter is
+   * Whether an overlapped send completes during its call (returns 0, the bytes counter is
    * filled, `sendToOverlapped().completedSynchronously` is true), as Winsock does when the
-   * kernel takes the datagram at once. False: the backend never returns 0; every
-   * overlapped send returns SOCKET_ERROR with WSA_IO_PENDING and completes later.
+   * kernel takes the datagram at once:
+   * - `"always"`: every send the kernel takes at once (Windows' own Winsock; the native
+   *   backend where it cannot coalesce, or with `SO_COALESCE_SENDS` off);
+   * - `"lone"`: the first send of a synchronous run of JavaScript; the sends posted after
+   *   it in the same run (a burst) return WSA_IO_PENDING and complete together at the end
+   *   of the run, coalesced into one `sendmmsg`, in order (the native backend on Linux);
+   * - `"never"`: every overlapped send returns SOCKET_ERROR with WSA_IO_PENDING and
+   *   completes later (node:dgram calls back after the call).
+   * `sendBatch` and `sendSegments` complete during the call except where it is `"never"`.
    */
-  readonly immediateCompletion: boolean;
+  readonly immediateCompletion: "always" | "lone" | "never";
   /**
    * MSG_DONTROUTE reaches the kernel (SO_DONTROUTE semantics). False: the flag is
    * accepted and ignored, which Winsock allows ("A Windows Socket service provider may
@@ -65,7 +72,7 @@ export const BACKENDS: readonly BackendUnderTest[] = [
   {
     name: "dgram",
     deviations: {
-      immediateCompletion: false,
+      immediateCompletion: "never",
       dontRouteReachesKernel: false,
       kernelGso: false,
       icmpErrorOnReceive: false,
@@ -76,12 +83,13 @@ export const BACKENDS: readonly BackendUnderTest[] = [
     },
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
-  // takes the datagram) and passes MSG_DONTROUTE down; the core keeps the peer. GSO is
+  // takes the datagram; on Linux a burst's later sends coalesce) and passes MSG_DONTROUTE down; the core keeps the peer. GSO is
   // Linux's (UDP_SEGMENT, kernel 4.18 and later).
   {
     name: "native",
     deviations: {
-      immediateCompletion: true,
+      // Coalescing needs sendmmsg (Linux); Windows' WSASendTo completes each send at its call.
+      immediateCompletion: process.platform === "linux" ? "lone" : "always",
       dontRouteReachesKernel: true,
       kernelGso: process.platform === "linux",
       // Linux through IP_RECVERR; Windows' own Winsock reports it (SIO_UDP_CONNRESET is on by default).
@@ -94,6 +102,11 @@ export const BACKENDS: readonly BackendUnderTest[] = [
     },
   },
 ];
+
+/** True where an overlapped send may complete during its call (`immediateCompletion` not "never"). */
+export function completesDuringCall(backend: BackendUnderTest): boolean {
+  return backend.deviations.immediateCompletion !== "never";
+}
 
 /** True when the registry has a backend of this name. */
 export function hasBackend(name: string): boolean {

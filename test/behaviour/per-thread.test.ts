@@ -5,7 +5,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { BACKENDS } from "../backends.js";
+import { BACKENDS, completesDuringCall } from "../backends.js";
 import { openReceiver, T, useFacade, ws } from "../helpers.js";
 
 interface WorkerReport {
@@ -59,7 +59,7 @@ describe.each(BACKENDS)("per-thread completion queue on $name", (backend) => {
       expect(report).toBeDefined();
       expect(report?.startup).toBe(0);
       expect(report?.backend).toBe(backend.name);
-      if (!backend.deviations.immediateCompletion) {
+      if (!completesDuringCall(backend)) {
         expect(report?.rc).toBe(ws.SOCKET_ERROR);
         expect(report?.lastError).toBe(ws.WSA_IO_PENDING);
       }

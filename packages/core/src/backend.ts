@@ -11,9 +11,11 @@ import type { Endpoint, IPFamily } from "./sockaddr.js";
  * set before the bind only (the core refuses it afterwards), and the socket is dual-stack
  * from that bind on when it is 0. `connreset` (`SIO_UDP_CONNRESET`, 1 by default): whether an
  * ICMP port-unreachable for an earlier send fails a later receive with `WSAECONNRESET`; 0
- * drops it, and receives wait for datagrams.
+ * drops it, and receives wait for datagrams. `coalesce` (`SO_COALESCE_SENDS`): whether sends
+ * posted in one synchronous run of JavaScript may leave together (one `sendmmsg`); a backend
+ * that never coalesces reports 0 and accepts only 0.
  */
-export type BackendOption = "broadcast" | "sndbuf" | "rcvbuf" | "ttl" | "v6only" | "connreset";
+export type BackendOption = "broadcast" | "sndbuf" | "rcvbuf" | "ttl" | "v6only" | "connreset" | "coalesce";
 
 /**
  * What `send` returns, one of three named outcomes:
@@ -58,9 +60,18 @@ export interface BackendSocket {
   connect(peer: Endpoint | null): number;
   /**
    * Sends `views` (already captured, exactly the bytes to send, `byteLength` in all) as
-   * one datagram to `to`. The views stay valid until the operation completes.
+   * one datagram to `to`. The views stay valid until the operation completes. With `now`
+   * (a non-blocking socket's send, which must be answered during the call) the backend
+   * does not hold the datagram back to coalesce it with later sends.
    */
-  send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome;
+  send(
+    views: readonly Uint8Array[],
+    byteLength: number,
+    to: Endpoint,
+    flags: number,
+    completion: Completion,
+    now?: boolean,
+  ): SendOutcome;
   /**
    * Optional: sends many datagrams, in order, in as few system calls as the backend can
    * (`sendmmsg`). Every item's completion is called exactly once, during the call or later.
@@ -105,7 +116,11 @@ export interface BackendSocket {
    * stop is called. It may be called when nothing changed; never from inside this call.
    */
   watchReadiness(interest: number, onChange: () => void): () => void;
-  /** `SIO_FLUSH`: every send not yet taken by the transport completes with `WSA_OPERATION_ABORTED`. */
+  /**
+   * `SIO_FLUSH`: every send not yet taken by the transport completes with
+   * `WSA_OPERATION_ABORTED`. Sends the backend coalesced were taken at their call: they
+   * leave first (so do they at `close`).
+   */
   flush(): void;
   /**
    * Optional: receives one datagram during the call if one (or an error) waits, completing

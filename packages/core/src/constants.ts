@@ -85,6 +85,13 @@ export const SO_MAX_MSG_SIZE = 0x2003;
 export const SO_MAX_OUTSTANDING_SENDS = 0x7001;
 /** The default of {@link SO_MAX_OUTSTANDING_SENDS}. */
 export const DEFAULT_MAX_OUTSTANDING_SENDS = 4096;
+/**
+ * Not Winsock: whether overlapped and blocking sends posted in one synchronous run of
+ * JavaScript may leave the process together, in one system call (`sendmmsg`), in order.
+ * Level `SOL_SOCKET`, a BOOL. 1 by default where the backend coalesces (the native
+ * backend on Linux), 0 where it cannot (there only 0 may be set).
+ */
+export const SO_COALESCE_SENDS = 0x7002;
 
 /** Options at level `IPPROTO_IP` / `IPPROTO_IPV6`. */
 export const IP_TTL = 4;

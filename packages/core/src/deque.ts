@@ -16,6 +16,11 @@ export class Deque<T> {
     return this.#items[this.#head];
   }
 
+  /** The `i`th oldest item (0: the oldest), left in place. */
+  at(i: number): T | undefined {
+    return this.#items[this.#head + i];
+  }
+
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head];
@@ -78,6 +83,21 @@ export class PendingQueue<K, V> {
     if (!slot) return undefined;
     this.#byKey.delete(slot.key);
     return slot.value;
+  }
+
+  /**
+   * Copies up to `max` of the oldest entries, oldest first, into `out` (from index 0),
+   * leaving them queued; returns how many.
+   */
+  peekMany(out: V[], max: number): number {
+    this.#skipWithdrawn();
+    let n = 0;
+    for (let i = 0; n < max; i++) {
+      const slot = this.#slots.at(i);
+      if (!slot) break;
+      if (slot.live) out[n++] = slot.value;
+    }
+    return n;
   }
 
   /** Withdraws the entry of `key`; true if it was queued. */

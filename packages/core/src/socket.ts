@@ -144,6 +144,7 @@ export class SocketEntry implements OperationOwner {
       if (this.family !== 6 || this.bound) return WSAEINVAL;
       value = value !== 0 ? 1 : 0;
     }
+    if (option === "coalesce") value = value !== 0 ? 1 : 0;
     const rc = this.native.setOption(option, value);
     if (rc === 0) {
       this.#options.set(option, value);
@@ -160,6 +161,8 @@ export class SocketEntry implements OperationOwner {
    */
   getOption(option: BackendOption): number | undefined {
     if (option === "v6only") return this.family === 6 ? Number(this.v6only) : undefined;
+    // What is in effect, which a backend that never coalesces does not change.
+    if (option === "coalesce") return this.native.getOption(option);
     return this.#options.get(option) ?? WINDOWS_DEFAULTS[option] ?? this.native.getOption(option);
   }
 
@@ -167,9 +170,10 @@ export class SocketEntry implements OperationOwner {
    * Starts a send of one datagram: every check Winsock makes before anything is sent,
    * the implicit bind, then the backend. Returns {@link STARTED_COMPLETED} (the operation
    * has completed), {@link STARTED_PENDING} (it completes later) or a Winsock error code
-   * (nothing was sent and the operation is abandoned).
+   * (nothing was sent and the operation is abandoned). With `now` the backend answers
+   * during the call (a non-blocking socket's send): it does not hold the datagram back.
    */
-  startSend(views: readonly Uint8Array[], to: Endpoint | null, flags: number, op: Operation): number {
+  startSend(views: readonly Uint8Array[], to: Endpoint | null, flags: number, op: Operation, now = false): number {
     const rc = this.#checkSend(to, flags);
     if (rc !== 0) return rc;
     const total = byteLengthOf(views);
@@ -179,7 +183,7 @@ export class SocketEntry implements OperationOwner {
     if (bound !== 0) return bound;
     op.owner = this;
     this.outstanding++;
-    const outcome = this.native.send(views, total, to ?? (this.peer as Endpoint), flags, op);
+    const outcome = this.native.send(views, total, to ?? (this.peer as Endpoint), flags, op, now);
     if (outcome === SEND_PENDING) return STARTED_PENDING;
     if (outcome >= 0) {
       op.complete(0, outcome);

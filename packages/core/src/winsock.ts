@@ -19,6 +19,7 @@ import {
   SD_RECEIVE,
   SD_SEND,
   SO_BROADCAST,
+  SO_COALESCE_SENDS,
   SO_MAX_MSG_SIZE,
   SO_MAX_OUTSTANDING_SENDS,
   SO_RCVBUF,
@@ -287,6 +288,7 @@ const BACKEND_OPTIONS: ReadonlyMap<string, BackendOption> = new Map([
   [`${IPPROTO_IP}:${IP_TTL}`, "ttl"],
   [`${IPPROTO_IPV6}:${IPV6_UNICAST_HOPS}`, "ttl"],
   [`${IPPROTO_IPV6}:${IPV6_V6ONLY}`, "v6only"],
+  [`${SOL_SOCKET}:${SO_COALESCE_SENDS}`, "coalesce"],
 ]);
 
 function optionOf(entry: SocketEntry, level: number, optname: number): BackendOption | number {
@@ -309,7 +311,8 @@ function readOptval(optval: unknown, optlen: unknown): number | null {
 /**
  * `setsockopt(s, level, optname, optval, optlen)`: `SO_BROADCAST`, `SO_SNDBUF`,
  * `SO_RCVBUF`, `IP_TTL`/`IPV6_UNICAST_HOPS`, `IPV6_V6ONLY` (before the bind only, else
- * `WSAEINVAL`), and this library's `SO_MAX_OUTSTANDING_SENDS`; `optval` a number or bytes.
+ * `WSAEINVAL`), and this library's `SO_MAX_OUTSTANDING_SENDS` and `SO_COALESCE_SENDS`;
+ * `optval` a number or bytes.
  */
 export function setsockopt(s: number, level: number, optname: number, optval: number | Uint8Array, optlen: number): number {
   return withSocket(s, (entry) => {
@@ -328,7 +331,8 @@ export function setsockopt(s: number, level: number, optname: number, optval: nu
 /**
  * `getsockopt(s, level, optname, optvalRef, optlenRef)`: `SO_MAX_MSG_SIZE` (65507 for
  * IPv4, 65527 for IPv6), `SO_BROADCAST`, `SO_TYPE`, `SO_SNDBUF`, `SO_RCVBUF`, `IP_TTL`/
- * `IPV6_UNICAST_HOPS`, `IPV6_V6ONLY`, `SO_MAX_OUTSTANDING_SENDS`, also on a new unbound
+ * `IPV6_UNICAST_HOPS`, `IPV6_V6ONLY`, `SO_MAX_OUTSTANDING_SENDS`, `SO_COALESCE_SENDS` (what
+ * is in effect: 0 where the backend never coalesces), also on a new unbound
  * socket (Windows' defaults: 65536, 65536, 128, 1) and exactly as set (Linux's doubled
  * buffer sizes are not reported). `optvalRef` is a `{ value }` or a byte array.
  */
@@ -531,8 +535,10 @@ function sendCall(
     if (code !== 0 || typeof ready === "number") return now ? fail(code) : failLater(code);
     const { entry, views, to } = ready;
     const flags = dwFlags as number;
+    // A non-blocking socket's send is answered during the call: never held back to coalesce.
+    const answerNow = !isOverlapped && entry.nonBlocking;
     const start = (op: Operation) => {
-      const rc = entry.startSend(views, to, flags, op);
+      const rc = entry.startSend(views, to, flags, op, answerNow);
       if (rc === WSAEWOULDBLOCK) noteSendRefused(entry);
       return rc;
     };

@@ -273,6 +273,8 @@ class DgramSocket implements BackendSocket {
 
   setOption(option: BackendOption, value: number): number {
     if (option === "v6only") return this.#setV6Only(value !== 0);
+    // node:dgram sends each datagram by itself: coalescing is asked for and never in effect.
+    if (option === "coalesce") return 0;
     if (option === "connreset") {
       // node:dgram never reports ICMP errors on this (unconnected) socket: nothing to turn
       // off; the value is kept to be read back.
@@ -321,6 +323,7 @@ class DgramSocket implements BackendSocket {
 
   getOption(option: BackendOption): number | undefined {
     if (option === "connreset") return this.#connReset;
+    if (option === "coalesce") return 0;
     if (option === "rcvbuf" && this.#receiveBufferSet) return this.#received.limit;
     if (!this.#bound) return this.#deferred.get(option);
     try {

@@ -2,8 +2,10 @@
  * @wsasendto/native: the backend over the Node-API addon. On POSIX a gathered send is
  * one `sendmsg` on the calling thread, with iovecs pointing at the caller's bytes: when
  * the kernel takes it at once the operation completes immediately (overlapped
- * `WSASendTo` returns 0). Only `EAGAIN`/`ENOBUFS` make it pending; it is retried, in
- * order, when a poll handle on Node's loop reports the socket writable.
+ * `WSASendTo` returns 0). On Linux the sends posted after it in the same synchronous run
+ * of JavaScript are coalesced: they pend, and leave together in one `sendmmsg` at the end
+ * of the run (see {@link NativeSocket.send}). `EAGAIN`/`ENOBUFS` make sends wait, in
+ * order, until a poll handle on Node's loop reports the socket writable.
  */
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
@@ -118,6 +120,28 @@ export interface NativeBinding {
   cancelReceive?(id: number): number;
   /** POSIX: whether the kernel takes UDP_SEGMENT (probed once). */
   gsoSupported?(): boolean;
+  /**
+   * POSIX: receives up to n datagrams in one recvmmsg (Linux; a loop of recvmsg elsewhere,
+   * macOS having no recvmmsg), in order, straight into `views` (no copy). `desc[0]` is n
+   * (1..1024), then one word per datagram: how many of `views` it scatters into (in order,
+   * consecutive; the counts add up to the views, at most 4096; a detached view is -EFAULT,
+   * nothing received). `flags`: 0, or MSG_PEEK (2: the first datagram only, left queued).
+   * How many datagrams were received (>= 1), or -errno: -EAGAIN when nothing waits; a
+   * pending socket error (an ICMP error) only when nothing was received, as `recv` reports it. `out` (at least 32n bytes) gets at 32i,
+   * per datagram i received: the bytes written (0..3, uint32 LE), its whole length (4..7,
+   * uint32 LE; with GRO, all its segments together), the source address (8..23, IPv4 in
+   * the first 4), port (24..25, big-endian), family (26: 4 or 6), truncated (27: 1 or 0),
+   * the UDP GRO segment size (28..29, uint16 LE; 0 if not coalesced), 0 (30..31).
+   */
+  recvBatch?(handle: number, family: IPFamily, desc: Uint32Array, out: Uint8Array, flags: number, ...views: Uint8Array[]): number;
+  /**
+   * POSIX: UDP GRO on or off (Linux UDP_GRO): with it on, one datagram `recvBatch` receives
+   * may hold several coalesced segments of its reported segment size (the last maybe
+   * shorter). 0, or -errno (-ENOPROTOOPT where the kernel or platform lacks it).
+   */
+  setGro?(handle: number, on: boolean): number;
+  /** POSIX: whether the kernel takes UDP_GRO (probed once). */
+  groSupported?(): boolean;
   close(handle: number): number;
   isRetryable(error: number): boolean;
   /** POSIX: a poll handle on the socket; `onEvent(status, events)` (status < 0: an error condition, watching stopped). */
@@ -184,6 +208,9 @@ function packBatch(items: readonly BatchItem[], from: number): number {
   return n;
 }
 
+/** Sends taken from the queue for one sendmmsg (reused: read during the call only). */
+const sendable: Waiting[] = [];
+
 const READABLE = 1;
 const WRITABLE = 2;
 /**
@@ -204,7 +231,7 @@ function endpointOf(family: IPFamily, out: Uint8Array): Endpoint {
   return { family, address, port };
 }
 
-const OPTION_NUMBER: Record<Exclude<BackendOption, "connreset">, number> = {
+const OPTION_NUMBER: Record<Exclude<BackendOption, "connreset" | "coalesce">, number> = {
   broadcast: 0,
   sndbuf: 1,
   rcvbuf: 2,
@@ -335,6 +362,17 @@ class NativeSocket implements BackendSocket {
   #socketError = 0;
   /** A send met a full buffer (EAGAIN/ENOBUFS) and the kernel has not reported room since. */
   #full = false;
+  /** SO_COALESCE_SENDS: 1 where sends may be coalesced (POSIX with sendmmsg), unless turned off. */
+  #coalesce: number;
+  /** A send went during this synchronous run: the ones after it wait for {@link #endRun}. */
+  #runOpen = false;
+  /** The end of a synchronous run that sent: the sends coalesced behind the first one leave. */
+  readonly #endRun = (): void => {
+    this.#runOpen = false;
+    if (this.#closed || this.#full || this.#waiting.length === 0) return;
+    this.#sendWaiting();
+    this.#watch();
+  };
   /** SIO_UDP_CONNRESET: 1 (Winsock's default) reports a port-unreachable on a receive; 0 drops it. */
   #connReset = 1;
   #peer: Endpoint | null = null;
@@ -357,6 +395,7 @@ class NativeSocket implements BackendSocket {
     this.#b = b;
     this.#h = handle;
     this.#family = family;
+    this.#coalesce = b.errors !== "win32" && b.sendBatch ? 1 : 0;
     if (b.errors === "win32") this.receiveNow = (views, flags, completion) => this.#receiveNow(views, flags, completion);
   }
 
@@ -372,28 +411,114 @@ class NativeSocket implements BackendSocket {
     return 0;
   }
 
-  send(views: readonly Uint8Array[], byteLength: number, to: Endpoint, flags: number, completion: Completion): SendOutcome {
+  /**
+   * POSIX: the first send of a synchronous run of JavaScript goes during the call (one
+   * sendmsg: a lone send completes at once, as Winsock's usually does). With coalescing on
+   * (Linux, SO_COALESCE_SENDS), the sends posted after it in the same run pend, queued in
+   * order, and leave together at the end of the run (a microtask): one sendmmsg for a burst
+   * instead of a system call each. Each still completes once, with its own bytes or error.
+   * A send with `now` (non-blocking) first sends what was coalesced, then goes itself.
+   */
+  send(
+    views: readonly Uint8Array[],
+    byteLength: number,
+    to: Endpoint,
+    flags: number,
+    completion: Completion,
+    now = false,
+  ): SendOutcome {
     if (this.#b.errors === "win32") return this.#sendOverlapped(views, to, flags, completion);
-    if (this.#waiting.length === 0) {
+    if (now && this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
+    if (this.#waiting.length === 0 && (now || !this.#runOpen)) {
+      if (this.#coalesce !== 0 && !this.#runOpen) {
+        this.#runOpen = true;
+        queueMicrotask(this.#endRun);
+      }
       const n = this.#sendPastErrors(views, to, flags);
       if (n >= 0) return completedNow(n);
       if (!this.#b.isRetryable(-n)) return failedNow(toWsa(this.#b, -n));
+      this.#full = true;
     }
-    // Behind a send that is waiting, or refused for lack of room: wait, in order. The
-    // views keep the caller's bytes alive until the send completes.
+    // Coalesced behind this run's first send, or behind sends waiting for room: wait, in
+    // order. The views keep the caller's bytes alive until the send completes.
     this.#waiting.push(completion, { views, byteLength, to, flags, completion });
-    this.#full = true;
-    this.#watch();
+    if (this.#full) this.#watch();
     return SEND_PENDING;
+  }
+
+  /**
+   * Sends what waits here, oldest first, in as few sendmmsg calls as it allows (a call
+   * carries a run of sends with the same flags). Each completes once: sent, with its own
+   * error (the ones after it go on), `WSAEFAULT` for buffers detached or shrunk since the
+   * call; an earlier send's ICMP error is kept for the next receive and the send goes
+   * again. Stops when the kernel has no room (the rest wait for writability, in order).
+   */
+  #sendWaiting(): void {
+    const b = this.#b;
+    let retries = 0;
+    while (!this.#closed) {
+      const count = this.#waiting.peekMany(sendable, MAX_BATCH);
+      if (count === 0) break;
+      const head = sendable[0] as Waiting;
+      let k = 1;
+      if (viewsIntact(head.views, head.byteLength)) {
+        while (k < count) {
+          const w = sendable[k] as Waiting;
+          if (w.flags !== head.flags || !viewsIntact(w.views, w.byteLength)) break;
+          k++;
+        }
+      } else {
+        k = 0;
+      }
+      let packed = 1;
+      let done: number;
+      if (k === 0) {
+        done = -1;
+      } else if (k === 1 || !b.sendBatch) {
+        const n = this.#sendNow(head.views, head.to, head.flags);
+        done = n >= 0 ? 1 : n;
+      } else {
+        sendable.length = k;
+        packed = packBatch(sendable, 0);
+        done = b.sendBatch(this.#h, this.#family, batchDesc, batchAddresses, head.flags, ...batchViews);
+        batchViews.length = 0;
+      }
+      sendable.length = 0;
+      if (k === 0) {
+        // The caller's buffers changed since the call: never sent short.
+        (this.#waiting.shift() as Waiting).completion.complete(WSAEFAULT, 0);
+        continue;
+      }
+      if (done > 0) {
+        retries = 0;
+        const finished: Waiting[] = new Array(done);
+        for (let i = 0; i < done; i++) finished[i] = this.#waiting.shift() as Waiting;
+        // sendmmsg loses the error that stopped it short: an earlier send's ICMP error
+        // waits in the error queue (kept for the next receive); any other comes back when
+        // the next call starts with that send.
+        if (done < packed) this.#takeEarlierError(0, true);
+        for (const w of finished) w.completion.complete(0, w.byteLength);
+        continue;
+      }
+      const errno = -done;
+      if (b.isRetryable(errno)) {
+        this.#full = true;
+        break;
+      }
+      if (retries++ < MAX_SEND_RETRIES && this.#takeEarlierError(errno, false)) continue;
+      retries = 0;
+      (this.#waiting.shift() as Waiting).completion.complete(toWsa(b, errno), 0);
+    }
   }
 
   sendMany(items: readonly BatchItem[], flags: number): void {
     const b = this.#b;
+    // Sends coalesced before these go first.
+    if (this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
     let next = 0;
-    let retries = 0;
-    // One sendmmsg per chunk while nothing waits; what it did not take goes one by one
-    // (the first of those learns why it stopped, or waits for room, in order). A chunk
-    // stopped by an earlier send's ICMP error goes on: Winsock keeps sending.
+    // One sendmmsg per chunk, straight from the items, while nothing waits; a chunk cut
+    // short, and what follows it, queue and go as the sends waiting here go (each error
+    // its own, the rest on; no room: they wait, in order).
     while (b.sendBatch && this.#waiting.length === 0 && next < items.length) {
       const count = packBatch(items, next);
       const done = b.sendBatch(this.#h, this.#family, batchDesc, batchAddresses, flags, ...batchViews);
@@ -404,15 +529,16 @@ class NativeSocket implements BackendSocket {
       }
       if (done > 0) next += done;
       if (done === count) continue;
-      if (retries++ < MAX_SEND_RETRIES && this.#takeEarlierError(done < 0 ? -done : 0, true)) continue;
+      if (done > 0) this.#takeEarlierError(0, true);
       break;
     }
+    if (next === items.length) return;
     for (; next < items.length; next++) {
-      const item = items[next] as BatchItem;
-      const outcome = this.send(item.views, item.byteLength, item.to, flags, item.completion);
-      if (outcome >= 0) item.completion.complete(0, outcome);
-      else if (outcome !== SEND_PENDING) item.completion.complete(-outcome, 0);
+      const { views, byteLength, to, completion } = items[next] as BatchItem;
+      this.#waiting.push(completion, { views, byteLength, to, flags, completion });
     }
+    if (!this.#full) this.#sendWaiting();
+    this.#watch();
   }
 
   sendSegments(
@@ -424,6 +550,7 @@ class NativeSocket implements BackendSocket {
     _completion: Completion,
   ): SendOutcome | undefined {
     const b = this.#b;
+    if (this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
     if (!b.sendSegments || !b.gsoSupported?.() || this.#waiting.length > 0) return undefined;
     const send = b.sendSegments;
     let n = send(this.#h, this.#family, bytesOf(to), to.port, segmentSize, flags, ...views);
@@ -515,9 +642,10 @@ class NativeSocket implements BackendSocket {
     }
     if (this.#closed || !b.watch || !b.want) return;
     const wantRead = this.#receives.length > 0 || (this.#watchers.interest & READY_READ) !== 0;
-    // Room is awaited for the sends waiting here, or for a watcher after a send was
-    // refused for lack of room (a non-blocking send withdrawn at once).
-    const wantWrite = this.#waiting.length > 0 || (this.#full && (this.#watchers.interest & READY_WRITE) !== 0);
+    // Room is awaited for the sends waiting for it, or for a watcher after a send was
+    // refused for lack of room (a non-blocking send withdrawn at once). Sends coalesced in
+    // this run wait for its end, not for room.
+    const wantWrite = this.#full && (this.#waiting.length > 0 || (this.#watchers.interest & READY_WRITE) !== 0);
     const events = (wantRead ? READABLE : 0) | (wantWrite ? WRITABLE : 0);
     if (events === this.#watching) return;
     this.#watcher ??= b.watch(this.#h, (status, ready) => this.#onEvent(status, ready));
@@ -546,20 +674,9 @@ class NativeSocket implements BackendSocket {
       if (!this.#tryReceive(next)) break;
       this.#receives.shift();
     }
-    for (let next = this.#waiting.peek(); next && !this.#closed; next = this.#waiting.peek()) {
-      // The caller's buffers are read again only now: one detached or shrunk since the
-      // call fails its send rather than sending fewer bytes than were asked for.
-      if (!viewsIntact(next.views, next.byteLength)) {
-        this.#waiting.shift();
-        next.completion.complete(WSAEFAULT, 0);
-        continue;
-      }
-      const n = this.#sendPastErrors(next.views, next.to, next.flags);
-      if (n < 0 && b.isRetryable(-n)) break;
-      this.#waiting.shift();
-      if (n >= 0) next.completion.complete(0, n);
-      else next.completion.complete(toWsa(b, -n), 0);
-    }
+    // The sends that waited for room go, in order (their buffers are checked again: one
+    // detached or shrunk since the call fails its send rather than sending short).
+    if (!this.#full && this.#waiting.length > 0) this.#sendWaiting();
     if (this.#watchers.interest !== 0) this.#notifyReady();
     this.#watch();
   }
@@ -596,7 +713,8 @@ class NativeSocket implements BackendSocket {
 
   writable(): boolean {
     // Windows: never a send waiting here (they pend inside Winsock), so always writable.
-    return !this.#closed && !this.#full && this.#waiting.length === 0;
+    // POSIX: sends coalesced in this run are on their way; only a full buffer says no.
+    return !this.#closed && !this.#full;
   }
 
   watchReadiness(interest: number, onChange: () => void): () => void {
@@ -609,9 +727,11 @@ class NativeSocket implements BackendSocket {
   }
 
   flush(): void {
-    // POSIX: sends waiting here for room never reached the kernel: aborted. Windows: every
-    // send is with Winsock during the call (nothing waits here), taken by the transport, so
-    // nothing is left to abort.
+    // POSIX: sends coalesced in this run were taken, as Winsock takes a send at the call:
+    // they leave now. Those waiting here for room never reached the kernel: aborted.
+    // Windows: every send is with Winsock during the call (nothing waits here), taken by
+    // the transport, so nothing is left to abort.
+    if (this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
     for (const w of this.#waiting.drain()) w.completion.complete(WSA_OPERATION_ABORTED, 0);
     this.#watch();
   }
@@ -896,6 +1016,15 @@ class NativeSocket implements BackendSocket {
 
   setOption(option: BackendOption, value: number): number {
     if (option === "connreset") return this.#setConnReset(value !== 0 ? 1 : 0);
+    if (option === "coalesce") {
+      // Asked for where it cannot be had (Windows, no sendmmsg): it stays off. Turned off,
+      // what this run coalesced leaves now, and every later send goes during its call.
+      const can = this.#b.errors !== "win32" && this.#b.sendBatch !== undefined;
+      this.#coalesce = can && value !== 0 ? 1 : 0;
+      if (this.#coalesce === 0 && this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
+      this.#runOpen = false;
+      return 0;
+    }
     const rc = this.#b.setOption(this.#h, this.#family, OPTION_NUMBER[option], value);
     return rc < 0 ? toWsa(this.#b, -rc) : 0;
   }
@@ -918,14 +1047,18 @@ class NativeSocket implements BackendSocket {
 
   getOption(option: BackendOption): number | undefined {
     if (option === "connreset") return this.#connReset;
+    if (option === "coalesce") return this.#coalesce;
     const v = this.#b.getOption(this.#h, this.#family, OPTION_NUMBER[option]);
     return v < 0 ? undefined : v;
   }
 
   close(): void {
     if (this.#closed) return;
+    // Sends coalesced in this run were taken at their call, as Winsock takes them: they
+    // leave before the socket closes.
+    if (this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
     this.#closed = true;
-    // Sends still waiting never reached the kernel: aborted, never sent.
+    // Sends still waiting for room never reached the kernel: aborted, never sent.
     this.#failWaiting(WSA_OPERATION_ABORTED);
     if (this.#polling) pollReadiness(this.#pollReady, false);
     this.#polling = false;

@@ -52,6 +52,12 @@ export interface UdpSocketOptions {
   /** `SO_RCVBUF`: how many bytes of datagrams wait for receives before new ones are dropped. */
   readonly receiveBufferSize?: number;
   /**
+   * `SO_COALESCE_SENDS`: true (the default) lets the sends posted in one synchronous run of
+   * JavaScript leave together in one system call where the backend can (the native backend
+   * on Linux: one `sendmmsg`, in order); false sends each during its call.
+   */
+  readonly coalesceSends?: boolean;
+  /**
    * `IPV6_V6ONLY` (IPv6 sockets): true by default, as on Windows. False makes the socket
    * dual-stack: it reaches IPv4 peers as `::ffff:a.b.c.d`, and IPv4 senders appear so.
    */
@@ -440,9 +446,9 @@ export function openUdpSocket(options: UdpSocketOptions = {}): UdpSocket {
   try {
     // Read once, into a plain object: options whose fields cannot be read (a revoked
     // Proxy, throwing getters) fail here with a WSAError, not a TypeError.
-    const { family, bind, backend, broadcast, maxOutstandingSends, receiveBufferSize, ipv6Only } = options ?? {};
+    const { family, bind, backend, broadcast, maxOutstandingSends, receiveBufferSize, ipv6Only, coalesceSends } = options ?? {};
     const where = bind === undefined || bind === null ? undefined : { address: bind.address, port: bind.port };
-    read = { family, bind: where, backend, broadcast, maxOutstandingSends, receiveBufferSize, ipv6Only };
+    read = { family, bind: where, backend, broadcast, maxOutstandingSends, receiveBufferSize, ipv6Only, coalesceSends };
   } catch {
     throw new WSAError(WSAEFAULT, "open");
   }
@@ -473,6 +479,11 @@ function open(options: UdpSocketOptions): UdpSocket {
     if (!Number.isInteger(size) || size < 1 || size > 0x7fffffff) fail(WSAEINVAL, "open");
     const rc = entry.setOption("rcvbuf", size);
     if (rc !== 0) fail(rc, "setRecvBufferSize");
+  }
+  if (options.coalesceSends !== undefined) {
+    if (typeof options.coalesceSends !== "boolean") fail(WSAEINVAL, "open");
+    const rc = entry.setOption("coalesce", options.coalesceSends ? 1 : 0);
+    if (rc !== 0) fail(rc, "setCoalesceSends");
   }
   if (options.ipv6Only !== undefined) {
     // Before the bind, as Windows requires; an IPv4 socket has no such option.
