@@ -47,9 +47,30 @@ export function resolveSoon<T>(resolve: (value: T) => void, value: T, lastError?
     resolve(value);
     return;
   }
-  afterTurn(() => {
+  afterSharedTurn(() => {
     if (lastError !== undefined) setLastError(lastError);
     resolve(value);
+  });
+}
+
+/** Settles held back for a turn of the loop, released together by one setImmediate. */
+let heldForTurn: Array<() => void> = [];
+
+/**
+ * Runs `fn` after one turn of the loop, together with every other settle held back in the
+ * same turn: all of them in one callback, so the code each one resumes runs in the same
+ * run of JavaScript (as it would have without the turn). One setImmediate each would run
+ * them one at a time, Node draining the microtasks in between: loops of awaited sends
+ * would then take turns, one send each, and never post a burst that coalesces.
+ */
+function afterSharedTurn(fn: () => void): void {
+  heldForTurn.push(fn);
+  if (heldForTurn.length > 1) return;
+  setImmediate(() => {
+    settlesSinceTurn = 0;
+    const held = heldForTurn;
+    heldForTurn = [];
+    for (const release of held) release();
   });
 }
 

@@ -415,8 +415,9 @@ class NativeSocket implements BackendSocket {
    * POSIX: the first send of a synchronous run of JavaScript goes during the call (one
    * sendmsg: a lone send completes at once, as Winsock's usually does). With coalescing on
    * (Linux, SO_COALESCE_SENDS), the sends posted after it in the same run pend, queued in
-   * order, and leave together at the end of the run (a microtask): one sendmmsg for a burst
-   * instead of a system call each. Each still completes once, with its own bytes or error.
+   * order, and leave together at the end of the run (`process.nextTick`: once the run's
+   * microtasks are drained too, so that loops of awaited sends resumed together post
+   * together): one sendmmsg for a burst instead of a system call each. Each still completes once, with its own bytes or error.
    * A send with `now` (non-blocking) first sends what was coalesced, then goes itself.
    */
   send(
@@ -432,7 +433,7 @@ class NativeSocket implements BackendSocket {
     if (this.#waiting.length === 0 && (now || !this.#runOpen)) {
       if (this.#coalesce !== 0 && !this.#runOpen) {
         this.#runOpen = true;
-        queueMicrotask(this.#endRun);
+        process.nextTick(this.#endRun);
       }
       const n = this.#sendPastErrors(views, to, flags);
       if (n >= 0) return completedNow(n);
