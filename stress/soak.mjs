@@ -11,15 +11,16 @@
 // Every operation must complete exactly once (completions counted per id: lost = 0,
 // duplicated = 0) with the right byte count; a receiver on its own thread (node:dgram,
 // big SO_RCVBUF) counts arrivals per id: arrivals <= sent, no id twice, and arrivals plus
-// the kernel's drop count for the receiver = sent. Heap used after GC is compared between
-// the start (after a warm-up) and the end of each run.
+// the kernel's drop count for the receiver = sent. Heap used and the resident set size
+// (RSS) after GC are compared between the start (after a warm-up) and the end of each run:
+// on the native backend on Linux most of these sends are coalesced (sendmmsg).
 //
 // Usage: node stress/soak.mjs [--quick] [--count N] (N sends per backend and style)
 import {
   Checks,
   eachBackend,
   figure,
-  heapAfterGc,
+  memoryAfterGc,
   mib,
   n,
   QUICK,
@@ -49,6 +50,8 @@ const WARMUP = QUICK ? 5_000 : 20_000;
 const SIZE = 32;
 /** Heap growth over a run that still counts as flat. */
 const HEAP_TOLERANCE = 4 << 20;
+/** RSS growth over a run that still counts as flat (RSS also holds code, pools and the allocator's slack). */
+const RSS_TOLERANCE = 16 << 20;
 /** A run gives up when nothing completed for this long (its operations then count as lost). */
 const STALL_MS = 5_000;
 const RUN_MAX_MS = QUICK ? 30_000 : 90_000;
@@ -113,7 +116,7 @@ function post(s, to, slot, id, routine, st) {
 }
 
 /** Completion routines, waited for alertably. */
-async function runRoutines(s, to, first, count, perOp) {
+async function runRoutines(s, to, first, count, perOp, probe = null) {
   const st = newStats();
   const slots = makeSlots(false);
   const free = slots.map((_, i) => i);
@@ -146,6 +149,7 @@ async function runRoutines(s, to, first, count, perOp) {
     const rc = iter % 2 === 0 ? await ws.SleepEx(1000, true) : await ws.WSAWaitForMultipleEvents(1, [never], false, 1000, true);
     st.waits++;
     bump(st.waitResults, rc === ws.WAIT_IO_COMPLETION ? "IO_COMPLETION" : rc === ws.WSA_WAIT_TIMEOUT ? "TIMEOUT" : rc);
+    if (probe && st.completed >= count / 2) probe = await probeOnce(probe);
     const now = Date.now();
     if (st.completed !== lastCompleted) {
       lastCompleted = st.completed;
@@ -163,8 +167,14 @@ async function runRoutines(s, to, first, count, perOp) {
   return st;
 }
 
+/** Runs a run's half-way probe (a measurement) once; returns null, what the probe becomes. */
+async function probeOnce(probe) {
+  await probe();
+  return null;
+}
+
 /** Events and WSAGetOverlappedResult, oldest first. */
-async function runEvents(s, to, first, count, perOp) {
+async function runEvents(s, to, first, count, perOp, probe = null) {
   const st = newStats();
   const slots = makeSlots(true);
   const free = slots.map((_, i) => i);
@@ -220,6 +230,7 @@ async function runEvents(s, to, first, count, perOp) {
       const ov = slots[fifo[(head + rc) % WINDOW]].ov;
       if (!ws.HasOverlappedIoCompleted(ov)) st.spuriousSignals++;
     } else bump(st.waitResults, rc === ws.WSA_WAIT_TIMEOUT ? "TIMEOUT" : rc);
+    if (probe && st.completed >= count / 2) probe = await probeOnce(probe);
     const now = Date.now();
     if (harvest()) lastProgress = now;
     else if (now - lastProgress > STALL_MS || now - start > RUN_MAX_MS) {
@@ -245,9 +256,14 @@ async function soak(backend, style) {
   const runStyle = style === "routines" ? runRoutines : runEvents;
 
   const warm = await runStyle(s, to, COUNT, WARMUP, perOp);
-  const heapStart = await heapAfterGc();
-  const st = await runStyle(s, to, 0, COUNT, perOp);
-  const heapEnd = await heapAfterGc();
+  const { heap: heapStart, rss: rssStart } = await memoryAfterGc();
+  // RSS is judged over the second half: the first one also grows V8's young generation
+  // to its working size (committed, not used: heap used stays flat from the start).
+  let rssHalf = rssStart;
+  const st = await runStyle(s, to, 0, COUNT, perOp, async () => {
+    rssHalf = (await memoryAfterGc()).rss;
+  });
+  const { heap: heapEnd, rss: rssEnd } = await memoryAfterGc();
 
   let lost = 0;
   let dupIds = 0;
@@ -264,7 +280,8 @@ async function soak(backend, style) {
   const measuredArrivals = arrivedIds;
 
   figure(
-    `posted ${n(st.posted)} (completed during the call ${n(st.immediate)}, pending ${n(st.posted - st.immediate)}), ` +
+    `posted ${n(st.posted)} (completed during the call ${n(st.immediate)}, pending ${n(st.posted - st.immediate)}` +
+      `${backend === "native" && process.platform === "linux" ? ": coalesced, or waiting for room" : ""}), ` +
       `refused ${show(st.postFailed)}`,
   );
   figure(
@@ -284,7 +301,9 @@ async function soak(backend, style) {
   );
   figure(
     `heap used after GC: start ${mib(heapStart)}, end ${mib(heapEnd)}, ` +
-      `growth ${mib(heapEnd - heapStart)} (tolerance ${mib(HEAP_TOLERANCE)})`,
+      `growth ${mib(heapEnd - heapStart)} (tolerance ${mib(HEAP_TOLERANCE)}); ` +
+      `RSS: start ${mib(rssStart)}, half-way ${mib(rssHalf)}, end ${mib(rssEnd)}, growth over the second half ` +
+      `${mib(rssEnd - rssHalf)} (tolerance ${mib(RSS_TOLERANCE)})`,
   );
 
   checks.check(`${label}: every send accepted (0 or WSA_IO_PENDING)`, st.posted === COUNT, show(st.postFailed));
@@ -313,6 +332,11 @@ async function soak(backend, style) {
     `${label}: heap flat (growth <= ${mib(HEAP_TOLERANCE)})`,
     heapEnd - heapStart <= HEAP_TOLERANCE,
     mib(heapEnd - heapStart),
+  );
+  checks.check(
+    `${label}: RSS flat over the second half (growth <= ${mib(RSS_TOLERANCE)})`,
+    rssEnd - rssHalf <= RSS_TOLERANCE,
+    mib(rssEnd - rssHalf),
   );
   checks.check(`${label}: closesocket`, ws.closesocket(s) === 0, `error ${ws.WSAGetLastError()}`);
   await rx.close();

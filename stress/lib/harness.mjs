@@ -145,12 +145,18 @@ export const gc = (() => {
 
 /** Heap used after full collections (a few, so that weak callbacks and finalizers have run). */
 export async function heapAfterGc() {
+  return (await memoryAfterGc()).heap;
+}
+
+/** Heap used and resident set size (bytes) after full garbage collections. */
+export async function memoryAfterGc() {
   for (let i = 0; i < 3; i++) {
     gc();
     await sleep(20);
   }
   gc();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heap: heapUsed, rss };
 }
 
 /** Open descriptors of this process. */
