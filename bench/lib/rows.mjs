@@ -343,8 +343,9 @@ async function runC(ctx, durationMs, window, mode) {
 
 /**
  * The rows. kind: how the sending socket is made ("dgram", "facade", "udpsocket", "c").
- * limit: the C row of the same shape that is this row's kernel limit (single sends: C
- * sendmsg; batches: C sendmmsg; GSO: C GSO, compared in bytes/s). group: the chart's colour.
+ * limit: the C row of the same shape that is this row's kernel limit (node:dgram's single
+ * sends: C sendmsg; the native backend's, which coalesce, and batches: C sendmmsg; GSO: C
+ * GSO, compared in bytes/s). group: the chart's colour.
  */
 export const ROWS = [
   {
@@ -404,16 +405,16 @@ export const ROWS = [
     kind: "facade",
     backend: "native",
     group: "native",
-    limit: "C/sendmsg",
+    limit: "C/sendmmsg",
     run: runEvent,
-    what: "as dgram/facade-event, on the native backend (one sendmsg during the call)",
+    what: "as dgram/facade-event, on the native backend (Linux: a run's first send at once, the rest coalesced into one sendmmsg)",
   },
   {
     name: "native/facade-routine",
     kind: "facade",
     backend: "native",
     group: "native",
-    limit: "C/sendmsg",
+    limit: "C/sendmmsg",
     run: runRoutine,
     what: "as dgram/facade-routine, on the native backend",
   },
@@ -422,7 +423,7 @@ export const ROWS = [
     kind: "facade",
     backend: "native",
     group: "native",
-    limit: "C/sendmsg",
+    limit: "C/sendmmsg",
     run: runNonOverlapped,
     what: "as dgram/facade-nonoverlapped, on the native backend",
   },
@@ -431,7 +432,7 @@ export const ROWS = [
     kind: "udpsocket",
     backend: "native",
     group: "native",
-    limit: "C/sendmsg",
+    limit: "C/sendmmsg",
     run: runUdpSocket,
     what: "as dgram/udpsocket, on the native backend",
   },
