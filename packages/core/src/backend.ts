@@ -52,6 +52,35 @@ export interface BatchItem {
   readonly completion: Completion;
 }
 
+/**
+ * What the caller of a receive may tell the backend on its completion object. `mayWait`
+ * true: nobody can tell whether the receive completes during the call or later (the
+ * idiomatic API's `receive`, a Promise), so a backend may hold it even when a datagram
+ * waits, to serve it together with the receives posted after it in the same synchronous
+ * run of JavaScript (the native backend: one `recvmmsg` at the end of the run), in order.
+ * Without it a receive completes during the call when a datagram waits (Winsock's
+ * immediate completion: an overlapped `WSARecvFrom` returns 0).
+ */
+export interface ReceiveHints {
+  mayWait?: boolean;
+}
+
+/**
+ * The completion of {@link BackendSocket.receiveMany}: `datagram` once for each datagram
+ * received, in order, then `complete(0, count)` once; or `complete(error, 0)` alone (an
+ * ICMP error as `WSAECONNRESET`, `WSA_OPERATION_ABORTED` at close).
+ */
+export interface ManyReceiveCompletion extends Completion {
+  /**
+   * A datagram arrived in `slots[slot]`: `bytes` written there (from its start), `truncated`
+   * when it was larger than the slot (the rest is gone), its source, and with UDP GRO its
+   * `segmentSize` (0 for a datagram as it was sent; else it holds several datagrams of that
+   * size sent back to back by one sender, the last maybe shorter). Slots are used in order;
+   * a slot may be skipped (a connected socket's datagram from another sender, dropped).
+   */
+  datagram(slot: number, bytes: number, truncated: boolean, from: Endpoint, segmentSize: number): void;
+}
+
 /** One socket of a backend. Every method returns a Winsock code (0: success), never throws. */
 export interface BackendSocket {
   /** Binds to a local endpoint (the wildcard for the core's implicit bind). */
@@ -101,6 +130,25 @@ export interface BackendSocket {
    * Winsock code when the receive could not start (then nothing completes).
    */
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number;
+  /**
+   * Optional: receives up to `slots.length` datagrams (at most 64) in one system call where
+   * the backend can (`recvmmsg`), datagram i into the whole of `slots[i]`; for an iterator
+   * of datagrams, whose buffers are its own. It takes its turn with the other receives, as
+   * one posted receive: the datagrams waiting when its turn comes (at least one; it waits
+   * for the first like a receive). Completes exactly once (see
+   * {@link ManyReceiveCompletion}): during the call when something waits, else later;
+   * withdrawn by `cancel(completion)`, aborted at close. On a connected socket, datagrams
+   * from others are dropped. Returns 0, or a Winsock code (nothing started).
+   */
+  receiveMany?(slots: readonly Uint8Array[], completion: ManyReceiveCompletion): number;
+  /**
+   * Optional: UDP GRO on or off (Linux `UDP_GRO`, where the kernel has it); returns whether
+   * it is on now (false where it cannot be had). While it is on the kernel may coalesce
+   * datagrams of one sender, and `receiveMany` reports them with their segment size; any
+   * other receive gets them as one datagram. The segment size of what the kernel coalesced
+   * is told only while GRO is on: read it before turning GRO off.
+   */
+  setGro?(on: boolean): boolean;
   /**
    * `FIONREAD`: bytes waiting to be received, 0 when none (dgram: every queued datagram's,
    * as Windows counts; native: what the kernel reports).

@@ -22,6 +22,7 @@ import {
   failedNow,
   formatIPv6,
   type IPFamily,
+  type ManyReceiveCompletion,
   MSG_PARTIAL,
   MSG_PEEK,
   PendingQueue,
@@ -31,6 +32,7 @@ import {
   READY_WRITE,
   ReadinessWatchers,
   type ReceiveCompletion,
+  type ReceiveHints,
   SEND_PENDING,
   type SendOutcome,
   viewsIntact,
@@ -38,6 +40,7 @@ import {
   WSA_OPERATION_ABORTED,
   WSAECONNRESET,
   WSAEFAULT,
+  WSAEINVAL,
   WSAEMSGSIZE,
   WSAENETDOWN,
   WSAENETRESET,
@@ -225,10 +228,77 @@ const MAX_DROPPED_PER_RECEIVE = 64;
 const received = new Uint8Array(24);
 const scratch = new Uint8Array(1);
 
+// The source of the last datagram received and its Endpoint: a flood from one sender gets
+// one object (one address string) for all its datagrams, not one each. Endpoints are
+// never changed once made, so sharing them is safe.
+let lastSource: Endpoint | null = null;
+/** lastSource's address (0..15) and port (16..17, big-endian), as the addon reports them. */
+const lastSourceBytes = new Uint8Array(18);
+
+/**
+ * The Endpoint of a source the addon wrote into `out`: its address at `at` (16 bytes, IPv4
+ * in the first 4), its port at `portAt` (big-endian).
+ */
+function sourceOf(family: IPFamily, out: Uint8Array, at: number, portAt: number): Endpoint {
+  const last = lastSource;
+  const n = family === 4 ? 4 : 16;
+  if (
+    last !== null &&
+    last.family === family &&
+    out[portAt] === lastSourceBytes[16] &&
+    out[portAt + 1] === lastSourceBytes[17] &&
+    out[at] === lastSourceBytes[0] &&
+    out[at + n - 1] === lastSourceBytes[n - 1]
+  ) {
+    let same = true;
+    for (let i = 1; i < n - 1; i++) {
+      if (out[at + i] !== lastSourceBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last;
+  }
+  for (let i = 0; i < n; i++) lastSourceBytes[i] = out[at + i] as number;
+  lastSourceBytes[16] = out[portAt] as number;
+  lastSourceBytes[17] = out[portAt + 1] as number;
+  const port = ((out[portAt] as number) << 8) | (out[portAt + 1] as number);
+  const address =
+    family === 4 ? `${out[at]}.${out[at + 1]}.${out[at + 2]}.${out[at + 3]}` : formatIPv6(out.subarray(at, at + 16));
+  lastSource = { family, address, port };
+  return lastSource;
+}
+
 function endpointOf(family: IPFamily, out: Uint8Array): Endpoint {
-  const port = ((out[16] as number) << 8) | (out[17] as number);
-  const address = family === 4 ? `${out[0]}.${out[1]}.${out[2]}.${out[3]}` : formatIPv6(out.subarray(0, 16));
-  return { family, address, port };
+  return sourceOf(family, out, 0, 16);
+}
+
+/** The most datagrams one recvBatch call takes here: a batch of posted receives, or one receiveMany. */
+const MAX_RECEIVE_BATCH = 64;
+/** The most views one recvBatch call takes (the addon's limit), and one datagram (WS_MAX_BUFS). */
+const MAX_RECEIVE_VIEWS = 4096;
+const MAX_VIEWS_PER_DATAGRAM = 1024;
+/** The bytes of recvBatch's out record per datagram. */
+const RECORD = 32;
+/** Errors a receive drops (SIO_UDP_CONNRESET off), or datagrams from others, in a row before it waits. */
+const MAX_SKIPPED_PER_DRAIN = 64;
+// One recvBatch call's descriptor, views and out records, and the receives it serves
+// (reused: the addon reads and writes them during the call only).
+const recvDesc = new Uint32Array(1 + MAX_RECEIVE_BATCH);
+const recvOut = new Uint8Array(RECORD * MAX_RECEIVE_BATCH);
+const recvViews: Uint8Array[] = [];
+const recvServed: PostedReceive[] = [];
+
+/** The bytes recvBatch wrote for datagram i (its record's uint32 LE at 0). */
+function recordFilled(i: number): number {
+  const at = RECORD * i;
+  return (
+    ((recvOut[at] as number) |
+      ((recvOut[at + 1] as number) << 8) |
+      ((recvOut[at + 2] as number) << 16) |
+      ((recvOut[at + 3] as number) << 24)) >>>
+    0
+  );
 }
 
 const OPTION_NUMBER: Record<Exclude<BackendOption, "connreset" | "coalesce">, number> = {
@@ -326,13 +396,21 @@ function pollReadiness(check: () => void, on: boolean): void {
   }
 }
 
-/** Windows: a receive the core asked for, from the moment it goes to Winsock until it completes. */
+/**
+ * A receive the core asked for, until it completes. Windows: from the moment it goes to
+ * Winsock. POSIX: while it waits here for a datagram.
+ */
 interface PostedReceive {
   readonly views: readonly Uint8Array[];
   /** What the views held when the receive was posted. */
   readonly byteLength: number;
   readonly flags: number;
   readonly completion: ReceiveCompletion;
+  /**
+   * POSIX: a receiveMany's completion (`completion` is the same object): one datagram into
+   * each of `views`, as many as wait, rather than one datagram scattered over them.
+   */
+  readonly many?: ManyReceiveCompletion;
 }
 
 /** The message flags in a Windows receive's out-parameter (20..23, little-endian). */
@@ -386,17 +464,43 @@ class NativeSocket implements BackendSocket {
   readonly #pollReady = (): void => this.#notifyReady();
   #polling = false;
   /**
-   * Windows only (see {@link NativeSocket.#receiveNow}): POSIX leaves it undefined, and
-   * the core receives then withdraws, which costs nothing there.
+   * POSIX: a receive that may wait (see {@link ReceiveHints}) completed during its call in
+   * this synchronous run; those posted after it in the same run wait for
+   * {@link #endReceiveRun}, to be served together.
+   */
+  #receiveRunOpen = false;
+  /** The end of a synchronous run that received: the receives posted behind the first one are served (one recvmmsg). */
+  readonly #endReceiveRun = (): void => {
+    this.#receiveRunOpen = false;
+    if (this.#closed || this.#receives.length === 0) return;
+    this.#drainReceives();
+    this.#watch();
+  };
+  /** POSIX: UDP GRO is on ({@link NativeSocket.setGro}). */
+  #gro = false;
+  /**
+   * A receive that completes during the call or posts nothing (a non-blocking socket's).
+   * Windows: Winsock cannot give back a receive it holds (see {@link NativeSocket.#receiveNow}).
+   * POSIX: the receives of this run that wait to be served together go first.
    */
   readonly receiveNow?: (views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion) => boolean;
+  /** POSIX with recvBatch: see {@link BackendSocket.receiveMany}. */
+  readonly receiveMany?: (slots: readonly Uint8Array[], completion: ManyReceiveCompletion) => number;
+  /** POSIX with recvBatch: see {@link BackendSocket.setGro}. */
+  readonly setGro?: (on: boolean) => boolean;
 
   constructor(b: NativeBinding, handle: number, family: IPFamily) {
     this.#b = b;
     this.#h = handle;
     this.#family = family;
     this.#coalesce = b.errors !== "win32" && b.sendBatch ? 1 : 0;
-    if (b.errors === "win32") this.receiveNow = (views, flags, completion) => this.#receiveNow(views, flags, completion);
+    if (b.errors === "win32") {
+      this.receiveNow = (views, flags, completion) => this.#receiveNow(views, flags, completion);
+    } else if (b.recvBatch) {
+      this.receiveNow = (views, flags, completion) => this.#receiveNowPosix(views, flags, completion);
+      this.receiveMany = (slots, completion) => this.#receiveMany(slots, completion);
+      this.setGro = (on) => this.#setGro(on);
+    }
   }
 
   bind(local: Endpoint): number {
@@ -671,10 +775,8 @@ class NativeSocket implements BackendSocket {
       const error = b.takeError?.(this.#h) ?? 0;
       if (error > 0) this.#keepError(toWsa(b, error));
     }
-    for (let next = this.#receives.peek(); next && !this.#closed; next = this.#receives.peek()) {
-      if (!this.#tryReceive(next)) break;
-      this.#receives.shift();
-    }
+    // The receives posted go, in order: several in one recvmmsg when they can.
+    if (this.#receives.length > 0 && !this.#closed) this.#drainReceives();
     // The sends that waited for room go, in order (their buffers are checked again: one
     // detached or shrunk since the call fails its send rather than sending short).
     if (!this.#full && this.#waiting.length > 0) this.#sendWaiting();
@@ -746,6 +848,9 @@ class NativeSocket implements BackendSocket {
   #peekNext(): number {
     const b = this.#b;
     if (this.#closed || !b.recv) return -1;
+    // POSIX: receives of this run waiting to be served together would have taken what
+    // waits during their calls: they take it first.
+    if (this.#receiveRunOpen && this.#receives.length > 0) this.#drainReceives();
     if (this.#socketError !== 0) return -2;
     for (let i = 0; i < MAX_DROPPED_PER_RECEIVE; i++) {
       const seen = b.recv(this.#h, this.#family, [scratch], true, received);
@@ -793,14 +898,204 @@ class NativeSocket implements BackendSocket {
     return this.#tryReceive({ views, byteLength: byteLengthOf(views), flags, completion });
   }
 
+  /**
+   * POSIX: a receive is tried during the call when none waits ahead of it (one recvmsg: it
+   * completes at once when a datagram waits, as Winsock's does), else it waits, in order,
+   * and is served when the socket turns readable, several together (see
+   * {@link #drainReceives}). A receive whose caller cannot tell (`mayWait`, see
+   * {@link ReceiveHints}: the idiomatic API's) goes during its call only as the first of a
+   * synchronous run of JavaScript; those posted after it in the run wait for its end
+   * (`process.nextTick`, once the run's microtasks are drained: code that awaited the first
+   * runs before it, as for coalesced sends) and go together in one recvmmsg:
+   * loops that post receives again as they complete pay a system call per round, not one
+   * per datagram.
+   */
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
     if (this.#closed) return WSAENOTSOCK;
     const r: PostedReceive = { views, byteLength: byteLengthOf(views), flags, completion };
     if (this.#b.errors === "win32") return this.#receiveOverlapped(r);
-    if (this.#receives.length === 0 && this.#tryReceive(r)) return 0;
+    const mayWait = (completion as ReceiveHints).mayWait === true && this.#b.recvBatch !== undefined;
+    if (this.#receives.length === 0 && !(mayWait && this.#receiveRunOpen) && this.#tryReceive(r)) {
+      if (mayWait && !this.#receiveRunOpen) {
+        this.#receiveRunOpen = true;
+        process.nextTick(this.#endReceiveRun);
+      }
+      return 0;
+    }
     this.#receives.push(completion, r);
+    // In a run, the end of the run serves it (and watches if it must wait).
+    if (!this.#receiveRunOpen) this.#watch();
+    return 0;
+  }
+
+  /**
+   * POSIX: a non-blocking socket's receive, answered during the call: the receives of this
+   * run waiting to be served together go first (as they would have during their calls);
+   * then, if none waits ahead of it, one recvmsg. False (nothing posted) when it would wait.
+   */
+  #receiveNowPosix(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): boolean {
+    if (this.#closed) {
+      completion.complete(WSAENOTSOCK, 0);
+      return true;
+    }
+    if (this.#receiveRunOpen && this.#receives.length > 0) this.#drainReceives();
+    if (this.#receives.length > 0) return false;
+    return this.#tryReceive({ views, byteLength: byteLengthOf(views), flags, completion });
+  }
+
+  /** POSIX: a receiveMany takes its turn as one posted receive (see {@link BackendSocket.receiveMany}). */
+  #receiveMany(slots: readonly Uint8Array[], completion: ManyReceiveCompletion): number {
+    if (this.#closed) return WSAENOTSOCK;
+    if (!Array.isArray(slots) || slots.length === 0 || slots.length > MAX_RECEIVE_BATCH) return WSAEINVAL;
+    const r: PostedReceive = {
+      views: slots,
+      byteLength: byteLengthOf(slots),
+      flags: 0,
+      completion: completion as unknown as ReceiveCompletion,
+      many: completion,
+    };
+    this.#receives.push(r.completion, r);
+    if (this.#receiveRunOpen) return 0;
+    if (this.#receives.length === 1) this.#drainReceives();
     this.#watch();
     return 0;
+  }
+
+  /** POSIX: UDP GRO (see {@link BackendSocket.setGro}), where the kernel takes UDP_GRO. */
+  #setGro(on: boolean): boolean {
+    const b = this.#b;
+    if (this.#closed || on === this.#gro || !b.setGro || (on && b.groSupported?.() !== true)) return this.#gro;
+    if (b.setGro(this.#h, on) === 0) this.#gro = on;
+    return this.#gro;
+  }
+
+  /**
+   * POSIX: serves the posted receives, oldest first, while datagrams (or errors) wait. Two
+   * or more in a row go in one recvmmsg ({@link #receiveBatch}); one alone, or one a batch
+   * cannot take (MSG_PEEK, a connected socket's, an error to report first, buffers changed
+   * since the call), goes through {@link #tryReceive}, one recvmsg.
+   */
+  #drainReceives(): void {
+    let skipped = 0;
+    for (let head = this.#receives.peek(); head && !this.#closed; head = this.#receives.peek()) {
+      if (head.many || this.#receives.length > 1) {
+        const served = this.#receiveBatch(head);
+        if (served > 0) continue;
+        // An error dropped (SIO_UDP_CONNRESET off), or only datagrams from others: again.
+        if (served === -2 && ++skipped < MAX_SKIPPED_PER_DRAIN) continue;
+        if (served !== -1 || head.many) break;
+      }
+      if (!this.#tryReceive(head)) break;
+      this.#receives.shift();
+    }
+  }
+
+  /**
+   * POSIX: one recvmmsg for the receive at the head of the queue and those after it that
+   * can go with it (up to 64; not past one with MSG_PEEK or whose buffers changed since its
+   * call, nor a receiveMany), straight into their buffers; or for the receiveMany at the
+   * head, one datagram per slot. The receives served leave the queue before any completes,
+   * so a completion (closing the socket) cannot abort a receive whose datagram was taken.
+   * Returns how many receives completed (> 0), 0 when nothing waits, -1 when the head must
+   * go alone ({@link #tryReceive}), -2 when nothing completed but more may wait.
+   */
+  #receiveBatch(head: PostedReceive): number {
+    const b = this.#b;
+    if (!b.recvBatch) return -1;
+    const many = head.many;
+    if (!many && (this.#peer !== null || this.#socketError !== 0)) return -1;
+    let n = 0;
+    let v = 0;
+    if (many) {
+      const error = this.#socketError;
+      this.#socketError = 0;
+      if (error !== 0 && this.#reports(error)) {
+        this.#receives.shift();
+        many.complete(error, 0);
+        return 1;
+      }
+      if (!viewsIntact(head.views, head.byteLength)) {
+        this.#receives.shift();
+        many.complete(WSAEFAULT, 0);
+        return 1;
+      }
+      for (; n < head.views.length; n++) {
+        recvDesc[1 + n] = 1;
+        recvViews[v++] = head.views[n] as Uint8Array;
+      }
+    } else {
+      const count = this.#receives.peekMany(recvServed, MAX_RECEIVE_BATCH);
+      for (; n < count; n++) {
+        const r = recvServed[n] as PostedReceive;
+        const views = r.views;
+        const k = views.length;
+        if (r.many || (r.flags & MSG_PEEK) !== 0 || k > MAX_VIEWS_PER_DATAGRAM || v + k > MAX_RECEIVE_VIEWS) break;
+        if (!viewsIntact(views, r.byteLength)) break;
+        recvDesc[1 + n] = k;
+        for (let j = 0; j < k; j++) recvViews[v++] = views[j] as Uint8Array;
+      }
+      recvServed.length = 0;
+      if (n < 2) {
+        recvViews.length = 0;
+        return -1;
+      }
+    }
+    recvDesc[0] = n;
+    recvViews.length = v;
+    const got = b.recvBatch(this.#h, this.#family, recvDesc, recvOut, 0, ...recvViews);
+    recvViews.length = 0;
+    if (got <= 0) {
+      const errno = -got;
+      if (got === 0 || b.isRetryable(errno)) return 0;
+      const code = toWsa(b, errno);
+      // A view detached under the check (it reported it whole): the head alone says which.
+      if (code === WSAEFAULT && !many) return -1;
+      // An ICMP error (the addon emptied the error queue): the head's, or dropped.
+      if (!this.#reports(code)) return -2;
+      this.#receives.shift();
+      head.completion.complete(code, 0);
+      return 1;
+    }
+    return many ? this.#servedMany(many, got) : this.#servedBatch(got);
+  }
+
+  /** POSIX: the first `got` receives of the queue got the datagrams of recvOut: each completes, in order. */
+  #servedBatch(got: number): number {
+    const family = this.#family;
+    // Read out and taken from the queue first: a completion may start another batch.
+    const served: PostedReceive[] = new Array(got);
+    const filled: number[] = new Array(got);
+    for (let i = 0; i < got; i++) {
+      const r = this.#receives.shift() as PostedReceive;
+      served[i] = r;
+      filled[i] = recordFilled(i);
+      r.completion.from = sourceOf(family, recvOut, RECORD * i + 8, RECORD * i + 24);
+      r.completion.flags = recvOut[RECORD * i + 27] === 1 ? MSG_PARTIAL : 0;
+    }
+    for (let i = 0; i < got; i++) {
+      const c = (served[i] as PostedReceive).completion;
+      c.complete(c.flags !== 0 ? WSAEMSGSIZE : 0, filled[i] as number);
+    }
+    return got;
+  }
+
+  /** POSIX: the receiveMany at the head got `got` datagrams (one per slot): reported, then completed. */
+  #servedMany(many: ManyReceiveCompletion, got: number): number {
+    const family = this.#family;
+    const peer = this.#peer;
+    let kept = 0;
+    for (let i = 0; i < got; i++) {
+      const at = RECORD * i;
+      const from = sourceOf(family, recvOut, at + 8, at + 24);
+      // A connected socket receives from its peer alone; these bytes are the iterator's own.
+      if (peer !== null && (peer.address !== from.address || peer.port !== from.port)) continue;
+      if (kept++ === 0) this.#receives.shift();
+      const segment = (recvOut[at + 28] as number) | ((recvOut[at + 29] as number) << 8);
+      many.datagram(i, recordFilled(i), recvOut[at + 27] === 1, from, segment);
+    }
+    if (kept === 0) return -2;
+    many.complete(0, kept);
+    return 1;
   }
 
   /**
@@ -1055,6 +1350,10 @@ class NativeSocket implements BackendSocket {
 
   close(): void {
     if (this.#closed) return;
+    // Receives of this run waiting to be served together would have taken what waited
+    // during their calls: they take it before the socket closes (the others are aborted).
+    if (this.#receiveRunOpen && this.#receives.length > 0) this.#drainReceives();
+    if (this.#closed) return; // a completion closed it
     // Sends coalesced in this run were taken at their call, as Winsock takes them: they
     // leave before the socket closes.
     if (this.#waiting.length > 0 && !this.#full) this.#sendWaiting();

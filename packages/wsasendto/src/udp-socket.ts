@@ -4,17 +4,22 @@
  * sockets as the Winsock facade: the same checks, the same backends, the same errors.
  */
 import {
+  type BackendSocket,
   type BatchDatagram,
   captureViews,
+  Deque,
   type Endpoint,
+  type ManyReceiveCompletion,
   MSG_PEEK,
   Operation,
   openSocket,
   parseEndpoint,
+  type ReceiveHints,
   resolveSoon,
   type SocketEntry,
   STARTED_COMPLETED,
   STARTED_PENDING,
+  scatter,
   WSA_OPERATION_ABORTED,
   WSAEAFNOSUPPORT,
   WSAEFAULT,
@@ -23,6 +28,7 @@ import {
   WSAENOTCONN,
   WSAENOTSOCK,
   WSAError,
+  WSAESHUTDOWN,
 } from "@wsasendto/core";
 import { type BackendName, selectBackend } from "./backends.js";
 
@@ -135,8 +141,348 @@ export interface ReceivedDatagram {
   readonly truncated: boolean;
 }
 
+/** Options of {@link UdpSocket.datagrams}. */
+export interface DatagramsOptions {
+  /** Ends the iteration with a {@link WSAError} (`WSA_OPERATION_ABORTED`) once aborted. */
+  readonly signal?: AbortSignal;
+  /** The most bytes of one datagram (65535 by default); a larger one is cut there (`truncated: true`). */
+  readonly maxSize?: number;
+  /**
+   * UDP GRO (generic receive offload, as quinn-udp uses it); false by default. True lets
+   * the kernel hand over, in one buffer, several datagrams that one sender sent back to back
+   * with the same size (UDP GSO sends especially): fewer, larger receives for bulk flows.
+   * The iterator splits them again: each is yielded as the datagram it was, in order, with
+   * its source; what the loop sees does not change. Only where the kernel supports it
+   * (Linux, the native backend); elsewhere the option is accepted and ignored. While such an
+   * iteration runs, a `receive()` on the same socket may get several of those datagrams as
+   * one. When the last one ends, the datagrams waiting are read (the coalesced ones split)
+   * and kept, in order, for the socket's next receives, then GRO goes off; under a flood
+   * that does not pause, this stops after a receive buffer's worth, and datagrams coalesced
+   * just before GRO went off may still reach a later `receive()` as one. The kernel counts
+   * a coalesced buffer it drops (a full receive buffer) as one drop: {@link UdpSocket.drops}
+   * may then count fewer than the datagrams lost.
+   */
+  readonly gro?: boolean;
+}
+
 function toAddress(ep: Endpoint | null): LocalAddress {
   return { address: ep?.address ?? "", port: ep?.port ?? 0, family: ep?.family === 6 ? "IPv6" : "IPv4" };
+}
+
+/** The most datagrams one batch of {@link UdpSocket.datagrams} takes (one recvmmsg). */
+const DATAGRAMS_WINDOW = 64;
+/** The most bytes of buffers one {@link UdpSocket.datagrams} iteration holds (fewer slots for larger datagrams). */
+const DATAGRAMS_ARENA = 4 << 20;
+/** The largest buffer UDP GRO may fill (the largest IP datagram). */
+const GRO_MAX_BYTES = 65535;
+/** Datagrams of this size and more are copied into blocks of {@link COPY_BLOCK} bytes, not Node's pool. */
+const COPY_BLOCK_FROM = 512;
+const COPY_BLOCK = 64 << 10;
+/** Batches completed during their call in a row before the iterator lets Node's loop turn. */
+const TURN_EVERY_BATCHES = 64;
+
+function aborted(signal: AbortSignal): WSAError {
+  return new WSAError(WSA_OPERATION_ABORTED, "receive", { cause: signal.reason });
+}
+
+/** What a socket's receives share: datagrams read but not handed out, UDP GRO users, senders. */
+class ReceiveState {
+  /**
+   * Datagrams read from the socket but not handed out: the rest of a batch of an iteration
+   * of {@link UdpSocket.datagrams} that ended (a `break`), or coalesced by UDP GRO when it
+   * was turned off. They are the next ones received, in order, by `receive()` and by
+   * iterations.
+   */
+  readonly kept = new Deque<ReceivedDatagram>();
+  /** Iterations of {@link UdpSocket.datagrams} running with `gro`. */
+  groIterations = 0;
+  #lastSource: Endpoint | null = null;
+  #lastAddress: LocalAddress = toAddress(null);
+
+  /** A sender as handed out: the same (frozen) object while the sender stays the same. */
+  addressOf(ep: Endpoint): LocalAddress {
+    if (ep !== this.#lastSource) {
+      this.#lastSource = ep;
+      this.#lastAddress = Object.freeze(toAddress(ep));
+    }
+    return this.#lastAddress;
+  }
+}
+
+const DONE: IteratorResult<ReceivedDatagram> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * {@link UdpSocket.datagrams} where the backend receives in batches (`receiveMany`): one
+ * batch of up to 64 datagrams per system call, into slots of its own, each datagram then
+ * copied into a Buffer of its own. Written out as an iterator (an async generator costs
+ * two more microtask hops per datagram); it behaves as the generator did: `next` calls
+ * are answered in order, `return` (a `break`) ends it and keeps the datagrams read and
+ * not handed out for the socket's next receives, and after an error or the end it is done.
+ */
+class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCompletion {
+  readonly #entry: SocketEntry;
+  readonly #state: ReceiveState;
+  readonly #native: BackendSocket;
+  readonly #signal: AbortSignal | undefined;
+  readonly #maxSize: number;
+  readonly #gro: boolean;
+  readonly #slotSize: number;
+  readonly #slots: Uint8Array[];
+  readonly #arena: ArrayBuffer;
+  readonly #base: number;
+  /** The current batch's datagrams, handed out from #at. */
+  readonly #ready: ReceivedDatagram[] = [];
+  #at = 0;
+  /** The current batch's outcome: -1 while it is with the backend, then a Winsock code. */
+  #status = 0;
+  /** The current batch's datagrams and bytes as received (before GRO's split). */
+  #received = 0;
+  #receivedBytes = 0;
+  #finished = false;
+  /** This iteration counts in {@link ReceiveState.groIterations} (from its first batch on). */
+  #groHeld = false;
+  /** The step waiting for the current batch, and its abort listener. */
+  #resume: ((r: Promise<IteratorResult<ReceivedDatagram>>) => void) | null = null;
+  #onAbort: (() => void) | null = null;
+  /** The last answer still pending: later calls wait for it (calls are answered in order). */
+  #tail: Promise<IteratorResult<ReceivedDatagram>> | null = null;
+  #inRow = 0;
+  /** The block the larger datagrams are copied into, and what of it is free. */
+  #block: ArrayBuffer | null = null;
+  #blockAt = 0;
+  #blockEnd = 0;
+
+  constructor(entry: SocketEntry, state: ReceiveState, signal: AbortSignal | undefined, maxSize: number, gro: boolean) {
+    this.#entry = entry;
+    this.#state = state;
+    this.#native = entry.native;
+    this.#signal = signal;
+    this.#maxSize = maxSize;
+    this.#gro = gro;
+    // Every slot holds the largest datagram (with GRO, the largest coalesced buffer);
+    // allocated, not filled: the pages of a slot are touched only as datagrams fill it.
+    const slotSize = gro ? Math.max(maxSize, GRO_MAX_BYTES) : maxSize;
+    const count = Math.max(1, Math.min(DATAGRAMS_WINDOW, Math.floor(DATAGRAMS_ARENA / Math.max(slotSize, 1))));
+    const arena = Buffer.allocUnsafeSlow(count * slotSize);
+    this.#slotSize = slotSize;
+    this.#arena = arena.buffer;
+    this.#base = arena.byteOffset;
+    this.#slots = new Array(count);
+    for (let i = 0; i < count; i++) this.#slots[i] = new Uint8Array(arena.buffer, arena.byteOffset + i * slotSize, slotSize);
+  }
+
+  next(): Promise<IteratorResult<ReceivedDatagram>> {
+    if (this.#tail !== null) return this.#after(() => this.#step());
+    const answer = this.#step();
+    if (this.#resume !== null) this.#track(answer);
+    return answer;
+  }
+
+  return(value?: unknown): Promise<IteratorResult<ReceivedDatagram>> {
+    const end = (): Promise<IteratorResult<ReceivedDatagram>> => {
+      this.#finish();
+      return Promise.resolve({ value, done: true } as IteratorResult<ReceivedDatagram>);
+    };
+    return this.#tail !== null ? this.#after(end) : end();
+  }
+
+  throw(e: unknown): Promise<IteratorResult<ReceivedDatagram>> {
+    const end = (): Promise<IteratorResult<ReceivedDatagram>> => {
+      this.#finish();
+      return Promise.reject(e);
+    };
+    return this.#tail !== null ? this.#after(end) : end();
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<ReceivedDatagram> {
+    return this;
+  }
+
+  /** Runs `fn` once the answers pending are given. */
+  #after(fn: () => Promise<IteratorResult<ReceivedDatagram>>): Promise<IteratorResult<ReceivedDatagram>> {
+    const answer = (this.#tail as Promise<IteratorResult<ReceivedDatagram>>).then(fn, fn);
+    this.#track(answer);
+    return answer;
+  }
+
+  #track(answer: Promise<IteratorResult<ReceivedDatagram>>): void {
+    this.#tail = answer;
+    const clear = (): void => {
+      if (this.#tail === answer) this.#tail = null;
+    };
+    answer.then(clear, clear);
+  }
+
+  #step(): Promise<IteratorResult<ReceivedDatagram>> {
+    if (this.#finished) return Promise.resolve(DONE);
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.#finish();
+      return Promise.reject(aborted(signal));
+    }
+    const kept = this.#state.kept;
+    if (kept.length > 0) return Promise.resolve({ value: this.#fitted(kept.shift() as ReceivedDatagram), done: false });
+    if (this.#at < this.#ready.length)
+      return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+    const entry = this.#entry;
+    let error = 0;
+    if (entry.closed) {
+      this.#finish();
+      return Promise.resolve(DONE);
+    }
+    if (!entry.bound) error = WSAEINVAL;
+    else if (entry.receiveShutdown) error = WSAESHUTDOWN;
+    else {
+      if (this.#gro && !this.#groHeld) {
+        this.#groHeld = true;
+        if (this.#state.groIterations++ === 0) this.#native.setGro?.(true);
+      }
+      error = this.#post();
+    }
+    if (error !== 0) {
+      this.#finish();
+      return Promise.reject(new WSAError(error, "receive"));
+    }
+    if (this.#status === -1) {
+      this.#inRow = 0;
+      return new Promise((resolve) => {
+        this.#resume = resolve;
+        if (signal) {
+          const native = this.#native;
+          this.#onAbort = () => {
+            if (native.cancel(this)) this.complete(WSA_OPERATION_ABORTED, 0);
+          };
+          signal.addEventListener("abort", this.#onAbort, { once: true });
+        }
+      });
+    }
+    if (++this.#inRow >= TURN_EVERY_BATCHES) {
+      // Batches keep completing during the call (a flood): let Node's loop turn.
+      this.#inRow = 0;
+      return new Promise((resolve) => setImmediate(() => resolve(this.#outcome())));
+    }
+    return this.#outcome();
+  }
+
+  /** Hands the current batch to the backend (its datagrams come to {@link datagram}); 0 or a Winsock code. */
+  #post(): number {
+    this.#ready.length = 0;
+    this.#at = 0;
+    this.#received = 0;
+    this.#receivedBytes = 0;
+    this.#status = -1;
+    const native = this.#native;
+    return (native.receiveMany as NonNullable<BackendSocket["receiveMany"]>).call(native, this.#slots, this);
+  }
+
+  /** The answer once the current batch completed. */
+  #outcome(): Promise<IteratorResult<ReceivedDatagram>> {
+    const status = this.#status;
+    if (status === 0) {
+      if (this.#at < this.#ready.length)
+        return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+      return this.#step(); // nothing for this loop (not expected): the next batch
+    }
+    this.#finish();
+    const signal = this.#signal;
+    if (this.#entry.closed && !signal?.aborted) return Promise.resolve(DONE);
+    const cause = status === WSA_OPERATION_ABORTED ? signal?.reason : undefined;
+    return Promise.reject(new WSAError(status, "receive", { cause }));
+  }
+
+  datagram(slot: number, bytes: number, truncated: boolean, from: Endpoint, segmentSize: number): void {
+    this.#received++;
+    this.#receivedBytes += bytes;
+    const at = this.#base + slot * this.#slotSize;
+    const sender = this.#state.addressOf(from);
+    const maxSize = this.#maxSize;
+    if (segmentSize > 0 && bytes > segmentSize) {
+      // UDP GRO: several datagrams of segmentSize bytes (the last maybe shorter), split.
+      for (let off = 0; off < bytes; off += segmentSize) {
+        const n = Math.min(segmentSize, bytes - off);
+        const take = Math.min(n, maxSize);
+        const cut = take < n || (truncated && off + n >= bytes);
+        this.#ready.push({ data: this.#copy(at + off, take), from: sender, truncated: cut });
+      }
+      return;
+    }
+    const take = Math.min(bytes, maxSize);
+    this.#ready.push({ data: this.#copy(at, take), from: sender, truncated: truncated || take < bytes });
+  }
+
+  complete(status: number, _count: number): void {
+    if (this.#status !== -1) return;
+    this.#status = status;
+    const resume = this.#resume;
+    if (resume === null) return;
+    this.#resume = null;
+    if (this.#onAbort !== null) this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#onAbort = null;
+    resume(this.#outcome());
+  }
+
+  /** A kept datagram as this iteration hands it out: cut at its maxSize, as it would have been read. */
+  #fitted(d: ReceivedDatagram): ReceivedDatagram {
+    const maxSize = this.#maxSize;
+    return d.data.length <= maxSize ? d : { data: Buffer.from(d.data.subarray(0, maxSize)), from: d.from, truncated: true };
+  }
+
+  /** A Buffer of its own with `n` bytes of the arena from `at`. */
+  #copy(at: number, n: number): Buffer {
+    let data: Buffer;
+    if (n < COPY_BLOCK_FROM) {
+      data = Buffer.allocUnsafe(n); // Node's pool: 8 KiB shared by small Buffers
+    } else {
+      // Larger ones would empty Node's pool every few datagrams: a block of this
+      // iteration's own, shared the same way (never reused: each Buffer keeps its bytes).
+      if (this.#blockEnd - this.#blockAt < n) {
+        const size = Math.max(n, COPY_BLOCK);
+        this.#block = Buffer.allocUnsafeSlow(size).buffer;
+        this.#blockAt = 0;
+        this.#blockEnd = size;
+      }
+      data = Buffer.from(this.#block as ArrayBuffer, this.#blockAt, n);
+      this.#blockAt += n;
+    }
+    data.set(new Uint8Array(this.#arena, at, n));
+    return data;
+  }
+
+  /** Ends the iteration: what was read and not handed out is kept for the socket's next receives. */
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const kept = this.#state.kept;
+    while (this.#at < this.#ready.length) kept.push(this.#ready[this.#at++] as ReceivedDatagram);
+    if (this.#groHeld && --this.#state.groIterations === 0 && !this.#entry.closed) this.#groOff();
+    this.#ready.length = 0;
+  }
+
+  /**
+   * The last iteration with UDP GRO ended: what the kernel holds is read first, while GRO is
+   * still on (only then does the kernel tell the segment size of what it coalesced), split,
+   * and kept for the socket's next receives; then GRO goes off. Read up to an empty queue,
+   * or a receive buffer's worth of bytes under a flood that does not pause (then datagrams
+   * coalesced just before GRO went off may still reach a later receive as one).
+   */
+  #groOff(): void {
+    const native = this.#native;
+    const kept = this.#state.kept;
+    let budget = native.getOption("rcvbuf") ?? 1 << 20;
+    while (this.#post() === 0) {
+      if (this.#status === -1) {
+        // Nothing waits: withdrawn, it will not complete.
+        native.cancel(this);
+        this.#status = WSA_OPERATION_ABORTED;
+        break;
+      }
+      for (const d of this.#ready) kept.push(d);
+      this.#ready.length = 0;
+      budget -= this.#receivedBytes;
+      if (this.#status !== 0 || budget <= 0 || this.#received < this.#slots.length) break;
+    }
+    native.setGro?.(false);
+  }
 }
 
 /** A UDP socket of the idiomatic API. */
@@ -144,6 +490,8 @@ export class UdpSocket {
   readonly #entry: SocketEntry;
   /** Pending sends by signal: one abort listener per signal, however many sends share it. */
   readonly #bySignal = new WeakMap<AbortSignal, Set<Operation>>();
+  /** Datagrams read and not handed out (see {@link ReceiveState.kept}), UDP GRO's users. */
+  readonly #receiving = new ReceiveState();
 
   /** @internal Use {@link openUdpSocket}. */
   constructor(entry: SocketEntry) {
@@ -355,6 +703,8 @@ export class UdpSocket {
    * (`bind` in {@link openUdpSocket}, or a first send). Datagrams that arrive while no
    * receive waits are kept, in order, up to the receive buffer; a datagram larger than
    * the buffers resolves with `truncated: true`. Rejects with a {@link WSAError}.
+   * Receives posted together (in one synchronous run of JavaScript) are served together
+   * where the backend can: the native backend reads them in one `recvmmsg` on Linux.
    */
   receive(buffers: Uint8Array | readonly Uint8Array[], options: ReceiveOptions = {}): Promise<ReceiveResult> {
     const entry = this.#entry;
@@ -363,6 +713,7 @@ export class UdpSocket {
     if (typeof views === "number") return Promise.reject(new WSAError(views, "receive"));
     const { peek = false, signal } = options ?? {};
     if (signal?.aborted) return Promise.reject(new WSAError(WSA_OPERATION_ABORTED, "receive", { cause: signal.reason }));
+    if (this.#receiving.kept.length > 0) return Promise.resolve(this.#takeKept(views, peek));
     return new Promise<ReceiveResult>((resolve, reject) => {
       const op = new Operation(null, null, (done) => {
         if (signal) this.#bySignal.get(signal)?.delete(done);
@@ -373,6 +724,9 @@ export class UdpSocket {
           reject(new WSAError(done.status, "receive", { cause }));
         }
       });
+      // A Promise: whether it completes during the call cannot be told, so the backend may
+      // serve it together with the receives posted after it in this run.
+      (op as ReceiveHints).mayWait = true;
       const rc = entry.startReceive(views, peek ? MSG_PEEK : 0, op);
       if (rc !== STARTED_COMPLETED && rc !== STARTED_PENDING) {
         op.abandon();
@@ -383,13 +737,32 @@ export class UdpSocket {
     });
   }
 
+  /** A receive served by the oldest kept datagram (left kept by a peek). */
+  #takeKept(views: readonly Uint8Array[], peek: boolean): ReceiveResult {
+    const kept = this.#receiving.kept;
+    const d = (peek ? kept.peek() : kept.shift()) as ReceivedDatagram;
+    const bytesReceived = scatter(d.data, views);
+    return { bytesReceived, from: { ...d.from }, truncated: d.truncated || bytesReceived < d.data.length };
+  }
+
   /**
    * The datagrams as they arrive, each a Buffer of its own bytes (up to `maxSize`, 65535 by
-   * default). Ends when the socket closes; an aborted `signal` ends it with a
-   * {@link WSAError} (`WSA_OPERATION_ABORTED`).
+   * default), in order. Ends when the socket closes; an aborted `signal` ends it with a
+   * {@link WSAError} (`WSA_OPERATION_ABORTED`). Where the backend can (the native backend on
+   * Linux: one `recvmmsg`), it reads the datagrams waiting in batches of up to 64; those a
+   * batch read and the loop did not get (it broke out) are kept, in order, for the next
+   * receive. `gro`: UDP GRO, see {@link DatagramsOptions.gro}.
    */
-  async *datagrams(options: { readonly signal?: AbortSignal; readonly maxSize?: number } = {}): AsyncGenerator<ReceivedDatagram> {
-    const { signal, maxSize = 65535 } = options;
+  datagrams(options: DatagramsOptions = {}): AsyncGenerator<ReceivedDatagram> {
+    const { signal, maxSize = 65535, gro = false } = options ?? {};
+    if (this.#entry.native.receiveMany) {
+      return new DatagramBatches(this.#entry, this.#receiving, signal, maxSize, gro === true);
+    }
+    return this.#oneByOne(signal, maxSize);
+  }
+
+  /** {@link UdpSocket.datagrams} one receive at a time (node:dgram has every datagram in hand already). */
+  async *#oneByOne(signal: AbortSignal | undefined, maxSize: number): AsyncGenerator<ReceivedDatagram> {
     const buffer = Buffer.allocUnsafe(maxSize);
     for (;;) {
       let r: ReceiveResult;
