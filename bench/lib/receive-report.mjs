@@ -74,7 +74,7 @@ export function aggregate(rows, shapes, samples) {
 export const RX_TARGETS = [
   {
     name: "native receivers",
-    rows: ["native/facade-event", "native/facade-routine", "native/receive", "native/datagrams"],
+    rows: ["native/facade-event", "native/facade-routine", "native/receive", "native/datagrams", "native/datagrams-gro"],
     ref: "C/recvmmsg",
     ratio: "vsRecvmmsg",
     min: 0.75,

@@ -304,7 +304,7 @@ async function openReceive(shape, { backend, rcvbuf, window }) {
 }
 
 /** The idiomatic async iterator: `for await (const { data } of sock)` (a Buffer of its own per datagram). */
-async function openDatagrams(_shape, { backend, rcvbuf }) {
+async function openDatagrams(_shape, { backend, rcvbuf }, gro = false) {
   const sock = ws.openUdpSocket({ family: "ipv4", bind: { address: ADDRESS, port: 0 }, backend, receiveBufferSize: rcvbuf });
   const port = sock.localAddress().port;
   let loop = Promise.resolve();
@@ -314,7 +314,7 @@ async function openDatagrams(_shape, { backend, rcvbuf }) {
     start(c) {
       loop = (async () => {
         try {
-          for await (const { data, truncated } of sock) c.got(data.length, truncated);
+          for await (const { data, truncated } of sock.datagrams({ gro })) c.got(data.length, truncated);
         } catch (err) {
           c.fail(err);
         }
@@ -532,6 +532,15 @@ export const RX_ROWS = [
     open: openDatagrams,
     dropsFrom: "sock.drops",
     what: "as dgram/datagrams, on the native backend",
+  },
+  {
+    name: "native/datagrams-gro",
+    kind: "idiomatic",
+    backend: "native",
+    group: "native",
+    open: (shape, o) => openDatagrams(shape, o, true),
+    dropsFrom: "sock.drops",
+    what: "as native/datagrams with sock.datagrams({ gro: true }): UDP GRO, the coalesced datagrams split again by the iterator",
   },
   {
     name: "C/recvmsg",
