@@ -9,27 +9,43 @@
  * never nested: a wait begun by a routine does not run routines until the running
  * ones have returned.
  */
-import { WAIT_IO_COMPLETION } from "./constants.js";
+import { INFINITE, WAIT_IO_COMPLETION } from "./constants.js";
 import { isU32 } from "./inet.js";
-import { settled, startTimer } from "./progress.js";
+import { afterTurn, settled } from "./progress.js";
 
 type Apc = () => void;
 
+/** A queue array longer than this is let go after a drain (one that grew in a burst). */
+const MAX_KEPT_QUEUE = 1024;
+
+/** A pending alertable wait: `alerted` ends it once routines ran. */
+export interface AlertableWaiter {
+  alerted(): void;
+}
+
+// The queue: queue[head..tail) waits to run. Its array is kept between drains (emptied,
+// not truncated, unless it grew large): a routine queued per completion then never
+// reallocates it.
 const queue: Array<Apc | undefined> = [];
 let head = 0;
+let tail = 0;
 let draining = false;
 let wakeScheduled = false;
-const alertableWaiters = new Set<() => void>();
+/** Pending alertable waits, oldest first (an array: one is added and removed per wait). */
+const alertableWaiters: AlertableWaiter[] = [];
+// A microtask without queueMicrotask's cost (Node makes an AsyncResource and a bound
+// function for each): the same turn of the microtask queue.
+const resolved = Promise.resolve();
 
 /** Queues a routine to run in this thread's next alertable wait. */
 export function queueApc(apc: Apc): void {
-  queue.push(apc);
+  queue[tail++] = apc;
   scheduleWake();
 }
 
 /** True when routines are queued and may run now (not from inside a routine). */
 export function apcsRunnable(): boolean {
-  return head < queue.length && !draining;
+  return head < tail && !draining;
 }
 
 /** Runs every queued routine, also those queued while running; the wait then ends. */
@@ -37,7 +53,7 @@ export function runApcs(): void {
   if (draining) return;
   draining = true;
   try {
-    while (head < queue.length) {
+    while (head < tail) {
       const apc = queue[head] as Apc;
       queue[head++] = undefined;
       try {
@@ -50,33 +66,170 @@ export function runApcs(): void {
         });
       }
     }
-    queue.length = 0;
     head = 0;
+    tail = 0;
+    if (queue.length > MAX_KEPT_QUEUE) queue.length = 0;
   } finally {
     draining = false;
   }
 }
 
-/** Registers a pending alertable wait; returns its removal. */
-export function addAlertableWaiter(wake: () => void): () => void {
-  alertableWaiters.add(wake);
-  if (head < queue.length) scheduleWake();
-  return () => alertableWaiters.delete(wake);
+/** Registers a pending alertable wait (until {@link removeAlertableWaiter} or its `alerted`). */
+export function addAlertableWaiter(waiter: AlertableWaiter): void {
+  if (alertableWaiters.includes(waiter)) return;
+  alertableWaiters.push(waiter);
+  if (head < tail) scheduleWake();
+}
+
+/** Withdraws a pending alertable wait. */
+export function removeAlertableWaiter(waiter: AlertableWaiter): void {
+  const at = alertableWaiters.indexOf(waiter);
+  if (at < 0) return;
+  for (let i = at; i < alertableWaiters.length - 1; i++) alertableWaiters[i] = alertableWaiters[i + 1] as AlertableWaiter;
+  alertableWaiters.pop();
 }
 
 function scheduleWake(): void {
-  if (wakeScheduled || alertableWaiters.size === 0) return;
+  if (wakeScheduled || alertableWaiters.length === 0) return;
   wakeScheduled = true;
-  queueMicrotask(wake);
+  resolved.then(wake);
 }
 
 function wake(): void {
   wakeScheduled = false;
-  if (!apcsRunnable() || alertableWaiters.size === 0) return;
-  const waiters = [...alertableWaiters];
-  alertableWaiters.clear();
+  if (!apcsRunnable() || alertableWaiters.length === 0) return;
+  // The waits pending now end; a wait begun by a routine is not among them. (Emptied by
+  // pop, not by length = 0, which would let the array go and make the next push allocate.)
+  if (alertableWaiters.length === 1) {
+    const only = alertableWaiters.pop() as AlertableWaiter;
+    runApcs();
+    only.alerted();
+    return;
+  }
+  const waiters = alertableWaiters.slice();
+  while (alertableWaiters.length > 0) alertableWaiters.pop();
   runApcs();
-  for (const w of waiters) w();
+  for (const w of waiters) w.alerted();
+}
+
+// ---------------------------------------------------------------------------------
+// Timeouts of waits
+
+/** The longest delay setTimeout takes (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMEOUT = 0x7fffffff;
+
+/** A wait with a finite, non-zero timeout: `expire` runs once its time is up, unless removed first. */
+export interface TimedWait {
+  /** When it expires, on performance.now()'s clock. */
+  deadline: number;
+  /** Where it is among the pending timed waits (-1: not pending). */
+  timedIndex: number;
+  expire(): void;
+}
+
+// Every timed wait of this thread shares one Node timer, armed for the earliest deadline:
+// a wait that ends early (the common case: its event or routine came) only leaves the
+// array, where a timer of its own would cost a setTimeout and a clearTimeout per wait. The
+// timer keeps the process alive only while some wait is pending (ref'd), as a wait's own did.
+/** The pending timed waits, in no order; each knows its index (removal in O(1)). */
+const timedWaits: TimedWait[] = [];
+let timer: NodeJS.Timeout | undefined;
+let timerAt = Number.POSITIVE_INFINITY;
+let timerRefed = false;
+
+/** Starts the timeout of `wait`: `ms` below `INFINITE` and above 0, waited in full. */
+export function addTimedWait(wait: TimedWait, ms: number): void {
+  const deadline = performance.now() + ms;
+  wait.deadline = deadline;
+  wait.timedIndex = timedWaits.length;
+  timedWaits.push(wait);
+  if (deadline < timerAt) armTimer(deadline);
+  else if (!timerRefed) {
+    (timer as NodeJS.Timeout).ref();
+    timerRefed = true;
+  }
+}
+
+/** Stops the timeout of `wait` (it ended otherwise); nothing if it was not pending. */
+export function removeTimedWait(wait: TimedWait): void {
+  const at = wait.timedIndex;
+  if (at < 0 || timedWaits[at] !== wait) return;
+  wait.timedIndex = -1;
+  const last = timedWaits.pop() as TimedWait;
+  if (last !== wait) {
+    timedWaits[at] = last;
+    last.timedIndex = at;
+  }
+  if (timedWaits.length === 0 && timerRefed) {
+    (timer as NodeJS.Timeout).unref();
+    timerRefed = false;
+  }
+}
+
+function armTimer(at: number): void {
+  if (timer !== undefined) clearTimeout(timer);
+  timerAt = at;
+  timerRefed = true;
+  // In steps of at most 2^31 - 1 ms; a timer that fires before the deadline re-arms.
+  timer = setTimeout(onTimer, Math.min(MAX_TIMEOUT, Math.max(1, Math.ceil(at - performance.now()))));
+}
+
+function onTimer(): void {
+  timer = undefined;
+  timerAt = Number.POSITIVE_INFINITY;
+  timerRefed = false;
+  const now = performance.now();
+  const due: TimedWait[] = [];
+  let next = Number.POSITIVE_INFINITY;
+  for (const wait of timedWaits) {
+    if (wait.deadline <= now) due.push(wait);
+    else if (wait.deadline < next) next = wait.deadline;
+  }
+  for (const wait of due) removeTimedWait(wait);
+  if (next !== Number.POSITIVE_INFINITY) armTimer(next);
+  for (const wait of due) wait.expire();
+}
+
+/** A pending `SleepEx`. */
+class Sleep implements AlertableWaiter, TimedWait {
+  deadline = 0;
+  timedIndex = -1;
+  #done = false;
+  #immediate: NodeJS.Immediate | undefined = undefined;
+
+  constructor(
+    readonly resolve: (value: number) => void,
+    readonly alertable: boolean,
+    ms: number,
+  ) {
+    if (alertable) addAlertableWaiter(this);
+    // Any time below INFINITE is waited in full; 0 lets Node's loop turn once (pending
+    // I/O progresses, as it does on Windows while a thread polls), then ends.
+    if (ms === 0) this.#immediate = afterTurn(() => this.expire());
+    else if (ms !== INFINITE) addTimedWait(this, ms);
+  }
+
+  alerted(): void {
+    this.#finish(WAIT_IO_COMPLETION);
+  }
+
+  expire(): void {
+    if (this.#done) return;
+    // After a turn of the loop, routines queued by what completed in it run now.
+    if (this.alertable && apcsRunnable()) {
+      runApcs();
+      this.#finish(WAIT_IO_COMPLETION);
+    } else this.#finish(0);
+  }
+
+  #finish(value: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    else removeTimedWait(this);
+    if (this.alertable) removeAlertableWaiter(this);
+    this.resolve(value);
+  }
 }
 
 /**
@@ -92,19 +245,6 @@ export function SleepEx(dwMilliseconds: number, bAlertable: boolean): Promise<nu
     return settled(WAIT_IO_COMPLETION);
   }
   return new Promise((resolve) => {
-    let remove: (() => void) | undefined;
-    const finish = (value: number) => {
-      stop();
-      remove?.();
-      resolve(value);
-    };
-    if (bAlertable) remove = addAlertableWaiter(() => finish(WAIT_IO_COMPLETION));
-    const stop = startTimer(ms, () => {
-      // After a turn of the loop, routines queued by what completed in it run now.
-      if (bAlertable && apcsRunnable()) {
-        runApcs();
-        finish(WAIT_IO_COMPLETION);
-      } else finish(0);
-    });
+    new Sleep(resolve, Boolean(bAlertable), ms);
   });
 }

@@ -73,6 +73,13 @@ let last4Addr = 0;
 let last6: Endpoint = { family: 6, address: "::", port: 0 };
 const last6Bytes = new Uint8Array(16);
 
+/**
+ * The address of an endpoint in its C form (an IPv4 `s_addr`, or the 16 bytes of an IPv6
+ * address), kept with the endpoint once it was written out: a receive writing the same
+ * source into lpFrom again and again parses its text once.
+ */
+const addressBytes = new WeakMap<Endpoint, number | Uint8Array>();
+
 function endpoint4(sAddr: number, port: number): Endpoint {
   if (sAddr !== last4Addr || port !== last4.port) {
     last4 = { family: 4, address: sAddrToString(sAddr), port };
@@ -149,19 +156,40 @@ export function bytesToSAddr(b: Uint8Array): number {
   return ((b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24)) >>> 0;
 }
 
+/** The network-order `s_addr` of an IPv4 endpoint (0 for text that is not an address). */
+function sAddrOf(ep: Endpoint): number {
+  if (ep === last4) return last4Addr;
+  if (ep === WILDCARD4) return 0;
+  const known = addressBytes.get(ep);
+  if (typeof known === "number") return known;
+  const bytes = parseIPv4(ep.address);
+  const sAddr = bytes ? bytesToSAddr(bytes) : 0;
+  addressBytes.set(ep, sAddr);
+  return sAddr;
+}
+
+/** A new copy of the 16 bytes of an IPv6 endpoint (zeros for text that is not an address). */
+function in6AddrOf(ep: Endpoint): Uint8Array {
+  const known = addressBytes.get(ep);
+  if (known instanceof Uint8Array) return known.slice();
+  const bytes = parseIPv6(ep.address.replace(/%.*$/, "")) ?? new Uint8Array(16);
+  addressBytes.set(ep, bytes.slice());
+  return bytes;
+}
+
 /** Fills a caller's object (an out-parameter) with the C shape of `ep`; returns its size. */
 export function writeSockaddr(target: Record<string, unknown>, ep: Endpoint): number {
   if (ep.family === 4) {
-    const bytes = parseIPv4(ep.address) ?? new Uint8Array(4);
+    const sAddr = sAddrOf(ep);
     target.sin_family = AF_INET;
     target.sin_port = htons(ep.port);
-    target.sin_addr = { s_addr: bytesToSAddr(bytes) };
+    target.sin_addr = { s_addr: sAddr };
     return SIZEOF_SOCKADDR_IN;
   }
   target.sin6_family = AF_INET6;
   target.sin6_port = htons(ep.port);
   target.sin6_flowinfo = 0;
-  target.sin6_addr = parseIPv6(ep.address.replace(/%.*$/, "")) ?? new Uint8Array(16);
+  target.sin6_addr = in6AddrOf(ep);
   target.sin6_scope_id = 0;
   return SIZEOF_SOCKADDR_IN6;
 }
@@ -171,8 +199,14 @@ export function sockaddrSize(family: IPFamily): number {
   return family === 4 ? SIZEOF_SOCKADDR_IN : SIZEOF_SOCKADDR_IN6;
 }
 
-/** The wildcard endpoint of a family. */
+const WILDCARD4: Endpoint = Object.freeze({ family: 4, address: "0.0.0.0", port: 0 });
+const WILDCARD6: Endpoint = Object.freeze({ family: 6, address: "::", port: 0 });
+addressBytes.set(WILDCARD4, 0);
+addressBytes.set(WILDCARD6, new Uint8Array(16));
+
+/** The wildcard endpoint of a family (one shared object for port 0). */
 export function wildcard(family: IPFamily, port = 0): Endpoint {
+  if (port === 0) return family === 4 ? WILDCARD4 : WILDCARD6;
   return { family, address: family === 4 ? "0.0.0.0" : "::", port };
 }
 

@@ -45,7 +45,7 @@ const DEFAULT_RECEIVE_BUFFER = 65536;
 /** Sends handed to `dgram` and not yet called back, at most; the rest wait in the backlog. */
 export const DGRAM_IN_FLIGHT = 64;
 
-/** Gathered datagrams up to this size are copied into one Buffer before dgram sends them. */
+/** Gathered datagrams up to this size are copied into one staging Buffer before dgram sends them. */
 const GATHER_COPY_LIMIT = 4096;
 
 interface Queued {
@@ -73,7 +73,14 @@ class DgramSocket implements BackendSocket {
   readonly #received = new ReceiveQueue(DEFAULT_RECEIVE_BUFFER);
   #receiveBufferSet = false;
   #peer: Endpoint | null = null;
+  #lastSource: Endpoint | null = null;
+  #lastSourceText = "";
   #referenced = false;
+  /**
+   * Buffers that gathered datagrams were copied into, free again once dgram called their
+   * send back (the kernel has the bytes then): at most one per send in flight, reused.
+   */
+  readonly #staging: Buffer[] = [];
   /**
    * The kernel's drops as last read, once someone asked (undefined before): read again at
    * close, since a closed socket has no row to read.
@@ -146,13 +153,30 @@ class DgramSocket implements BackendSocket {
   }
 
   #arrived(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const from = parseEndpoint(rinfo.address.replace(/%.*$/, ""), rinfo.port);
-    if (typeof from === "number") return;
+    const from = this.#sourceOf(rinfo.address, rinfo.port);
+    if (from === null) return;
     const peer = this.#peer;
     if (peer && (peer.address !== from.address || peer.port !== from.port)) return;
     this.#received.push(msg, from);
     this.#holdOpen();
     if (this.#received.hasQueued) this.#watchers.notify(READY_READ);
+  }
+
+  /**
+   * The Endpoint of a datagram's source; the last one is kept, so that datagrams from the
+   * same peer (the usual case) reuse it without parsing its text (nor the shared one-entry
+   * cache of parseEndpoint, which every send by text address replaces).
+   */
+  #sourceOf(address: string, port: number): Endpoint | null {
+    const last = this.#lastSource;
+    if (last !== null && port === last.port && address === this.#lastSourceText) return last;
+    // dgram names an IPv6 source with its zone (fe80::1%eth0); Winsock's SOCKADDR_IN6 has
+    // none in the text.
+    const from = parseEndpoint(address.includes("%") ? address.replace(/%.*$/, "") : address, port);
+    if (typeof from === "number") return null;
+    this.#lastSource = from;
+    this.#lastSourceText = address;
+    return from;
   }
 
   receive(views: readonly Uint8Array[], flags: number, completion: ReceiveCompletion): number {
@@ -200,9 +224,15 @@ class DgramSocket implements BackendSocket {
   }
 
   #submit(views: readonly Uint8Array[], byteLength: number, to: Endpoint, completion: Completion): number {
+    // One view goes as itself (a list would cost dgram a new array and a Buffer per view);
+    // several small ones are copied into one staging buffer (#stage); larger datagrams go
+    // as a list, gathered by the kernel.
+    const staged = views.length > 1 && byteLength <= GATHER_COPY_LIMIT ? this.#stage(views, byteLength) : null;
+    const payload = staged ?? (views.length === 1 ? (views[0] as Uint8Array) : (views as Uint8Array[]));
     try {
-      this.#socket.send(gather(views, byteLength), to.port, to.address, (err) => {
+      this.#socket.send(payload, to.port, to.address, (err) => {
         this.#inFlight--;
+        if (staged !== null) this.#unstage(staged);
         if (err) completion.complete(wsaFromOsError(err, WSAENETDOWN), 0, err);
         else completion.complete(0, byteLength);
         this.#pump();
@@ -212,6 +242,36 @@ class DgramSocket implements BackendSocket {
     }
     this.#inFlight++;
     return 0;
+  }
+
+  /**
+   * The views copied into one buffer of exactly `byteLength` bytes. dgram's list path
+   * (fixBufferList) makes a new Buffer per view and libuv one uv_buf each, which costs more
+   * than copying up to a few KiB; a staging buffer of an earlier send is reused (a new
+   * Buffer per send would cost an allocation, and an ArrayBuffer to sweep, each time).
+   */
+  #stage(views: readonly Uint8Array[], byteLength: number): Buffer {
+    const free = this.#staging.pop();
+    const buffer =
+      free === undefined || free.length < byteLength
+        ? Buffer.allocUnsafeSlow(byteLength)
+        : free.length === byteLength
+          ? free
+          : free.subarray(0, byteLength);
+    let at = 0;
+    for (let i = 0; i < views.length; i++) {
+      const v = views[i] as Uint8Array;
+      buffer.set(v, at);
+      at += v.length;
+    }
+    return buffer;
+  }
+
+  /** A staging buffer is free again (its send was called back): kept for the next send. */
+  #unstage(buffer: Buffer): void {
+    // A shorter view of a larger staging buffer gives back the whole of it.
+    const whole = buffer.byteOffset === 0 && buffer.length === buffer.buffer.byteLength ? buffer : Buffer.from(buffer.buffer);
+    if (this.#staging.length < DGRAM_IN_FLIGHT && !this.#closed) this.#staging.push(whole);
   }
 
   #pump(): void {
@@ -342,6 +402,7 @@ class DgramSocket implements BackendSocket {
     // handed to dgram complete through their callbacks: sent, or ECANCELED (aborted)
     // when libuv drops them at close.
     this.flush();
+    this.#staging.length = 0;
     if (this.#dropsAsked) this.#kernelDrops = this.#readKernelDrops();
     this.#received.abort();
     try {
@@ -351,23 +412,6 @@ class DgramSocket implements BackendSocket {
     }
     this.#watchers.notify(0);
   }
-}
-
-/**
- * The payload dgram sends. Several small views are copied into one Buffer: dgram's list
- * path (fixBufferList) makes a new Buffer per view and libuv one uv_buf each, which costs
- * more than copying up to a few KiB. Larger datagrams go as a list, gathered by the kernel.
- */
-function gather(views: readonly Uint8Array[], byteLength: number): Uint8Array | Uint8Array[] {
-  if (views.length <= 1 || byteLength > GATHER_COPY_LIMIT) return views as Uint8Array[];
-  const one = Buffer.allocUnsafe(byteLength);
-  let at = 0;
-  for (let i = 0; i < views.length; i++) {
-    const v = views[i] as Uint8Array;
-    one.set(v, at);
-    at += v.length;
-  }
-  return one;
 }
 
 /** The dgram backend. */
