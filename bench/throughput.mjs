@@ -275,7 +275,7 @@ async function main() {
       "x raw-dgram / x C limit: median over the runs of (row / reference in the same run); the C limit of single sends is",
     );
     console.log(
-      "C sendmsg, of sendBatch C sendmmsg, of sendSegments C GSO in bytes/s (the native single sends' target is against C sendmmsg).",
+      "C sendmsg (node:dgram's) or C sendmmsg (the native backend's, which coalesce), of sendBatch C sendmmsg, of sendSegments C GSO in bytes/s.",
     );
     console.log("rx busy: receiver CPU while sending (!: maybe the bottleneck).");
     console.log("");

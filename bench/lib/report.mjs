@@ -182,7 +182,8 @@ export function markdown(report, chartFile) {
       "CPU time per datagram (process.cpuUsage for JavaScript, getrusage for C). p50/p99: time from post to completion of " +
       "every 16th send (of every call for sendBatch and sendSegments). x raw-dgram, x C limit, x C sendmmsg: median over " +
       "the runs of the row's rate / the reference's rate in the same run (min-max in brackets); the C limit of single " +
-      "sends is C sendmsg, of batches C sendmmsg, of GSO C GSO in bytes/s. rx busy: the receiver's CPU while the sender " +
+      "sends is C sendmsg (node:dgram's) or C sendmmsg (the native backend's, which coalesce), of batches C sendmmsg, of " +
+      "GSO C GSO in bytes/s. rx busy: the receiver's CPU while the sender " +
       "ran, highest run (`!`: a run where it dropped datagrams or was busier than 90 %: the receiver may have been the " +
       "bottleneck).",
     "",
@@ -254,8 +255,8 @@ export function svgChart(report) {
     title: `Datagrams per second on loopback, by row and shape (median of ${config.runs} runs; log scale)`,
     subtitles: [
       `${machine.cpuModel}, ${machine.cores} cores, ${machine.os}, Linux ${machine.kernel}, Node.js ${machine.node}; ${report.generatedAt.slice(0, 10)}`,
-      "Whiskers: min-max over the runs. Red tick on a bar: that row's C limit, same shape (sendmsg for single sends, sendmmsg for " +
-        "sendBatch, GSO for sendSegments). Black tick: the row's target.",
+      "Whiskers: min-max over the runs. Red tick on a bar: that row's C limit, same shape (sendmsg for dgram's single sends, " +
+        "sendmmsg for native's, which coalesce, and sendBatch, GSO for sendSegments). Black tick: the row's target.",
     ],
     shapes,
     rows: rows.filter((r) => results.some((x) => x.row === r.name)),
