@@ -190,8 +190,14 @@ function onTimer(): void {
   for (const wait of due) wait.expire();
 }
 
-/** A pending `SleepEx`. */
-class Sleep implements AlertableWaiter, TimedWait {
+/**
+ * A pending wait, `SleepEx`'s or `WSAWaitForMultipleEvents`': it ends exactly once, with
+ * `WAIT_IO_COMPLETION` when it is alertable and completion routines ran, with `timedOut`
+ * when its time is up, or with what a subclass decides (a signalled event). Any time below
+ * `INFINITE` is waited in full; 0 lets Node's loop turn once (pending I/O progresses, as it
+ * does on Windows while a thread polls), then ends.
+ */
+export abstract class PendingWait implements AlertableWaiter, TimedWait {
   deadline = 0;
   timedIndex = -1;
   #done = false;
@@ -200,17 +206,18 @@ class Sleep implements AlertableWaiter, TimedWait {
   constructor(
     readonly resolve: (value: number) => void,
     readonly alertable: boolean,
-    ms: number,
-  ) {
-    if (alertable) addAlertableWaiter(this);
-    // Any time below INFINITE is waited in full; 0 lets Node's loop turn once (pending
-    // I/O progresses, as it does on Windows while a thread polls), then ends.
+    readonly timedOut: number,
+  ) {}
+
+  /** Starts waiting `ms` milliseconds (and for routines, when alertable). */
+  protected start(ms: number): void {
+    if (this.alertable) addAlertableWaiter(this);
     if (ms === 0) this.#immediate = afterTurn(() => this.expire());
     else if (ms !== INFINITE) addTimedWait(this, ms);
   }
 
   alerted(): void {
-    this.#finish(WAIT_IO_COMPLETION);
+    this.finish(WAIT_IO_COMPLETION);
   }
 
   expire(): void {
@@ -218,17 +225,30 @@ class Sleep implements AlertableWaiter, TimedWait {
     // After a turn of the loop, routines queued by what completed in it run now.
     if (this.alertable && apcsRunnable()) {
       runApcs();
-      this.#finish(WAIT_IO_COMPLETION);
-    } else this.#finish(0);
+      this.finish(WAIT_IO_COMPLETION);
+    } else this.finish(this.timedOut);
   }
 
-  #finish(value: number): void {
+  /** Ends the wait with `value`, once. */
+  protected finish(value: number): void {
     if (this.#done) return;
     this.#done = true;
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     else removeTimedWait(this);
     if (this.alertable) removeAlertableWaiter(this);
+    this.ended();
     this.resolve(value);
+  }
+
+  /** What a subclass undoes when the wait ends, before it resolves. */
+  protected ended(): void {}
+}
+
+/** A pending `SleepEx`: 0 when its time is up. */
+class Sleep extends PendingWait {
+  constructor(resolve: (value: number) => void, alertable: boolean, ms: number) {
+    super(resolve, alertable, 0);
+    this.start(ms);
   }
 }
 

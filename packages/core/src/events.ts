@@ -2,18 +2,8 @@
  * Event objects (`WSAEVENT`, manual-reset, as `WSACreateEvent` makes them) and
  * `WSAWaitForMultipleEvents`. Waits cannot block JavaScript: they are Promises.
  */
+import { apcsRunnable, PendingWait, runApcs } from "./apc.js";
 import {
-  type AlertableWaiter,
-  addAlertableWaiter,
-  addTimedWait,
-  apcsRunnable,
-  removeAlertableWaiter,
-  removeTimedWait,
-  runApcs,
-  type TimedWait,
-} from "./apc.js";
-import {
-  INFINITE,
   WSA_INVALID_HANDLE,
   WSA_INVALID_PARAMETER,
   WSA_MAXIMUM_WAIT_EVENTS,
@@ -24,7 +14,7 @@ import {
 } from "./constants.js";
 import { isU32 } from "./inet.js";
 import { setLastError } from "./last-error.js";
-import { afterTurn, settled } from "./progress.js";
+import { settled } from "./progress.js";
 
 // The event lists registered on an event, kept in a private field (out of the caller's
 // reach: a signal from a backend's callback must not run into a value put there).
@@ -265,54 +255,30 @@ function lookup(read: readonly unknown[], count: number): EventList {
   return list;
 }
 
-/** A pending `WSAWaitForMultipleEvents`. */
-class Wait implements AlertableWaiter, TimedWait {
-  deadline = 0;
-  timedIndex = -1;
-  #done = false;
-  #immediate: NodeJS.Immediate | undefined = undefined;
-
+/** A pending `WSAWaitForMultipleEvents`: `WSA_WAIT_TIMEOUT` when its time is up. */
+class Wait extends PendingWait {
   constructor(
     readonly list: EventList,
     readonly waitAll: boolean,
-    readonly alertable: boolean,
+    alertable: boolean,
     ms: number,
-    readonly resolve: (value: number) => void,
+    resolve: (value: number) => void,
   ) {
+    super(resolve, alertable, WSA_WAIT_TIMEOUT);
     list.waits.push(this);
-    if (alertable) addAlertableWaiter(this);
-    // Any time below WSA_INFINITE is waited in full; 0 lets Node's loop turn once, so
-    // that what completes in that turn can still signal (a polling loop progresses).
-    if (ms === 0) this.#immediate = afterTurn(() => this.expire());
-    else if (ms !== INFINITE) addTimedWait(this, ms);
+    // A zero timeout lets Node's loop turn once, so that what completes in that turn can
+    // still signal (a polling loop progresses).
+    this.start(ms);
   }
 
   /** An event of the list was signalled. */
   check(): void {
     const i = this.list.satisfied(this.waitAll);
-    if (i >= 0) this.#finish(WSA_WAIT_EVENT_0 + i);
+    if (i >= 0) this.finish(WSA_WAIT_EVENT_0 + i);
   }
 
-  alerted(): void {
-    this.#finish(WSA_WAIT_IO_COMPLETION);
-  }
-
-  expire(): void {
-    if (this.#done) return;
-    if (this.alertable && apcsRunnable()) {
-      runApcs();
-      this.#finish(WSA_WAIT_IO_COMPLETION);
-    } else this.#finish(WSA_WAIT_TIMEOUT);
-  }
-
-  #finish(value: number): void {
-    if (this.#done) return;
-    this.#done = true;
-    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
-    else removeTimedWait(this);
-    if (this.alertable) removeAlertableWaiter(this);
+  protected override ended(): void {
     this.list.waitEnded(this);
-    this.resolve(value);
   }
 }
 
