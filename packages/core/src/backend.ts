@@ -4,6 +4,7 @@
  * error translation) happens in the core before a backend is called.
  */
 import type { Completion, ReceiveCompletion } from "./operation.js";
+import type { BufferReceiveCompletion } from "./receive.js";
 import type { Endpoint, IPFamily } from "./sockaddr.js";
 
 /**
@@ -141,6 +142,15 @@ export interface BackendSocket {
    * from others are dropped. Returns 0, or a Winsock code (nothing started).
    */
   receiveMany?(slots: readonly Uint8Array[], completion: ManyReceiveCompletion): number;
+  /**
+   * Optional, for a backend that already holds each datagram in a buffer of its own
+   * (dgram): every datagram queued when its turn comes (at least one; it waits for the
+   * first like a receive), handed over as held, not copied; see
+   * {@link BufferReceiveCompletion}. It takes its turn with the other receives, as one
+   * posted receive; withdrawn by `cancel(completion)`, aborted at close. Returns 0, or a
+   * Winsock code (nothing started).
+   */
+  receiveBuffers?(completion: BufferReceiveCompletion): number;
   /**
    * Optional: UDP GRO on or off (Linux `UDP_GRO`, where the kernel has it); returns whether
    * it is on now (false where it cannot be had). While it is on the kernel may coalesce

@@ -12,6 +12,7 @@ import {
   type Backend,
   type BackendOption,
   type BackendSocket,
+  type BufferReceiveCompletion,
   type Completion,
   type Endpoint,
   failedNow,
@@ -186,6 +187,18 @@ class DgramSocket implements BackendSocket {
     return 0;
   }
 
+  /**
+   * Every datagram queued when its turn comes (at least one), as node:dgram's own Buffers,
+   * not copied: see {@link BufferReceiveCompletion}. It takes its turn with the posted
+   * receives, as one of them. Returns 0, or a Winsock code (nothing started).
+   */
+  receiveBuffers(completion: BufferReceiveCompletion): number {
+    if (this.#closed) return WSAENOTSOCK;
+    this.#received.postBuffers(completion);
+    this.#holdOpen();
+    return 0;
+  }
+
   /** A posted receive keeps Node alive, as a pending dgram operation does; an idle socket does not. */
   #holdOpen(): void {
     const wanted = this.#received.waiting > 0 && !this.#closed;
@@ -312,7 +325,7 @@ class DgramSocket implements BackendSocket {
   }
 
   cancel(completion: Completion): boolean {
-    if (this.#received.cancel(completion as ReceiveCompletion)) {
+    if (this.#received.cancel(completion)) {
       this.#holdOpen();
       return true;
     }

@@ -6,6 +6,7 @@
 import {
   type BackendSocket,
   type BatchDatagram,
+  type BufferReceiveCompletion,
   captureViews,
   Deque,
   type Endpoint,
@@ -212,6 +213,63 @@ class ReceiveState {
 const DONE: IteratorResult<ReceivedDatagram> = Object.freeze({ value: undefined, done: true });
 
 /**
+ * The AsyncGenerator side of the datagram iterators: each call is answered after the ones
+ * before it (a `next` while one waits is chained to it), `return` and `throw` end the
+ * iteration in turn. A subclass takes the steps: `step` (the next datagram, at once or a
+ * Promise that waits), `stepWaits` (whether the step just taken waits), `finish`.
+ */
+abstract class OrderedIterator implements AsyncGenerator<ReceivedDatagram> {
+  /** The last answer still pending: later calls wait for it. */
+  #tail: Promise<IteratorResult<ReceivedDatagram>> | null = null;
+
+  protected abstract step(): Promise<IteratorResult<ReceivedDatagram>>;
+  protected abstract get stepWaits(): boolean;
+  protected abstract finish(): void;
+
+  next(): Promise<IteratorResult<ReceivedDatagram>> {
+    if (this.#tail !== null) return this.#after(() => this.step());
+    const answer = this.step();
+    if (this.stepWaits) this.#track(answer);
+    return answer;
+  }
+
+  return(value?: unknown): Promise<IteratorResult<ReceivedDatagram>> {
+    const end = (): Promise<IteratorResult<ReceivedDatagram>> => {
+      this.finish();
+      return Promise.resolve({ value, done: true } as IteratorResult<ReceivedDatagram>);
+    };
+    return this.#tail !== null ? this.#after(end) : end();
+  }
+
+  throw(e: unknown): Promise<IteratorResult<ReceivedDatagram>> {
+    const end = (): Promise<IteratorResult<ReceivedDatagram>> => {
+      this.finish();
+      return Promise.reject(e);
+    };
+    return this.#tail !== null ? this.#after(end) : end();
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<ReceivedDatagram> {
+    return this;
+  }
+
+  /** Runs `fn` once the answers pending are given. */
+  #after(fn: () => Promise<IteratorResult<ReceivedDatagram>>): Promise<IteratorResult<ReceivedDatagram>> {
+    const answer = (this.#tail as Promise<IteratorResult<ReceivedDatagram>>).then(fn, fn);
+    this.#track(answer);
+    return answer;
+  }
+
+  #track(answer: Promise<IteratorResult<ReceivedDatagram>>): void {
+    this.#tail = answer;
+    const clear = (): void => {
+      if (this.#tail === answer) this.#tail = null;
+    };
+    answer.then(clear, clear);
+  }
+}
+
+/**
  * {@link UdpSocket.datagrams} where the backend receives in batches (`receiveMany`): one
  * batch of up to 64 datagrams per system call, into slots of its own, each datagram then
  * copied into a Buffer of its own. Written out as an iterator (an async generator costs
@@ -219,7 +277,7 @@ const DONE: IteratorResult<ReceivedDatagram> = Object.freeze({ value: undefined,
  * are answered in order, `return` (a `break`) ends it and keeps the datagrams read and
  * not handed out for the socket's next receives, and after an error or the end it is done.
  */
-class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCompletion {
+class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
   readonly #entry: SocketEntry;
   readonly #state: ReceiveState;
   readonly #native: BackendSocket;
@@ -244,8 +302,6 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
   /** The step waiting for the current batch, and its abort listener. */
   #resume: ((r: Promise<IteratorResult<ReceivedDatagram>>) => void) | null = null;
   #onAbort: (() => void) | null = null;
-  /** The last answer still pending: later calls wait for it (calls are answered in order). */
-  #tail: Promise<IteratorResult<ReceivedDatagram>> | null = null;
   #inRow = 0;
   /** The block the larger datagrams are copied into, and what of it is free. */
   #block: ArrayBuffer | null = null;
@@ -253,6 +309,7 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
   #blockEnd = 0;
 
   constructor(entry: SocketEntry, state: ReceiveState, signal: AbortSignal | undefined, maxSize: number, gro: boolean) {
+    super();
     this.#entry = entry;
     this.#state = state;
     this.#native = entry.native;
@@ -271,53 +328,15 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
     for (let i = 0; i < count; i++) this.#slots[i] = new Uint8Array(arena.buffer, arena.byteOffset + i * slotSize, slotSize);
   }
 
-  next(): Promise<IteratorResult<ReceivedDatagram>> {
-    if (this.#tail !== null) return this.#after(() => this.#step());
-    const answer = this.#step();
-    if (this.#resume !== null) this.#track(answer);
-    return answer;
+  protected get stepWaits(): boolean {
+    return this.#resume !== null;
   }
 
-  return(value?: unknown): Promise<IteratorResult<ReceivedDatagram>> {
-    const end = (): Promise<IteratorResult<ReceivedDatagram>> => {
-      this.#finish();
-      return Promise.resolve({ value, done: true } as IteratorResult<ReceivedDatagram>);
-    };
-    return this.#tail !== null ? this.#after(end) : end();
-  }
-
-  throw(e: unknown): Promise<IteratorResult<ReceivedDatagram>> {
-    const end = (): Promise<IteratorResult<ReceivedDatagram>> => {
-      this.#finish();
-      return Promise.reject(e);
-    };
-    return this.#tail !== null ? this.#after(end) : end();
-  }
-
-  [Symbol.asyncIterator](): AsyncGenerator<ReceivedDatagram> {
-    return this;
-  }
-
-  /** Runs `fn` once the answers pending are given. */
-  #after(fn: () => Promise<IteratorResult<ReceivedDatagram>>): Promise<IteratorResult<ReceivedDatagram>> {
-    const answer = (this.#tail as Promise<IteratorResult<ReceivedDatagram>>).then(fn, fn);
-    this.#track(answer);
-    return answer;
-  }
-
-  #track(answer: Promise<IteratorResult<ReceivedDatagram>>): void {
-    this.#tail = answer;
-    const clear = (): void => {
-      if (this.#tail === answer) this.#tail = null;
-    };
-    answer.then(clear, clear);
-  }
-
-  #step(): Promise<IteratorResult<ReceivedDatagram>> {
+  protected step(): Promise<IteratorResult<ReceivedDatagram>> {
     if (this.#finished) return Promise.resolve(DONE);
     const signal = this.#signal;
     if (signal?.aborted) {
-      this.#finish();
+      this.finish();
       return Promise.reject(aborted(signal));
     }
     const kept = this.#state.kept;
@@ -327,7 +346,7 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
     const entry = this.#entry;
     let error = 0;
     if (entry.closed) {
-      this.#finish();
+      this.finish();
       return Promise.resolve(DONE);
     }
     if (!entry.bound) error = WSAEINVAL;
@@ -340,7 +359,7 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
       error = this.#post();
     }
     if (error !== 0) {
-      this.#finish();
+      this.finish();
       return Promise.reject(new WSAError(error, "receive"));
     }
     if (this.#status === -1) {
@@ -381,9 +400,9 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
     if (status === 0) {
       if (this.#at < this.#ready.length)
         return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
-      return this.#step(); // nothing for this loop (not expected): the next batch
+      return this.step(); // nothing for this loop (not expected): the next batch
     }
-    this.#finish();
+    this.finish();
     const signal = this.#signal;
     if (this.#entry.closed && !signal?.aborted) return Promise.resolve(DONE);
     const cause = status === WSA_OPERATION_ABORTED ? signal?.reason : undefined;
@@ -449,7 +468,7 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
   }
 
   /** Ends the iteration: what was read and not handed out is kept for the socket's next receives. */
-  #finish(): void {
+  protected finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     const kept = this.#state.kept;
@@ -482,6 +501,183 @@ class DatagramBatches implements AsyncGenerator<ReceivedDatagram>, ManyReceiveCo
       if (this.#status !== 0 || budget <= 0 || this.#received < this.#slots.length) break;
     }
     native.setGro?.(false);
+  }
+}
+
+/**
+ * {@link UdpSocket.datagrams} on the dgram backend (`receiveBuffers`): node:dgram has read
+ * every datagram into a Buffer of its own already, so each next() that finds none at hand
+ * takes every datagram queued then (waiting for the first), and hands out those very
+ * Buffers, not copied (cut at maxSize with `subarray`). It behaves as {@link DatagramBatches}:
+ * `next` calls are answered in order, `return` (a `break`) keeps the datagrams taken and not
+ * handed out for the socket's next receives, and after an error or the end it is done.
+ */
+class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion {
+  readonly #entry: SocketEntry;
+  readonly #state: ReceiveState;
+  readonly #native: BackendSocket & Required<Pick<BackendSocket, "receiveBuffers">>;
+  readonly #signal: AbortSignal | undefined;
+  readonly #maxSize: number;
+  /** The datagrams taken and not yet handed out, from #at. */
+  readonly #ready: ReceivedDatagram[] = [];
+  #at = 0;
+  /** The current receive's outcome: -1 while it is with the backend, then a Winsock code. */
+  #status = 0;
+  #finished = false;
+  /** How to settle the step waiting for the current receive, and its abort listener. */
+  #resolve: ((r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void) | null = null;
+  #onAbort: (() => void) | null = null;
+  #inRow = 0;
+  /**
+   * A waiting step was woken by a datagram during this turn of Node's loop: the datagrams
+   * after it in the same turn (node:dgram calls back once per datagram, up to 32 in a row)
+   * wake the loop once, at its check phase, together, not once each.
+   */
+  #wokeThisTurn = false;
+  readonly #endTurn = (): void => {
+    this.#wokeThisTurn = false;
+    if (this.#resolve !== null && this.#status === 0 && this.#at < this.#ready.length)
+      this.#settled()({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+  };
+  /** The executor of the Promise of a step that waits (made once). */
+  readonly #wait: (resolve: (r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void) => void;
+
+  constructor(entry: SocketEntry, state: ReceiveState, signal: AbortSignal | undefined, maxSize: number) {
+    super();
+    this.#entry = entry;
+    this.#state = state;
+    this.#native = entry.native as BackendSocket & Required<Pick<BackendSocket, "receiveBuffers">>;
+    this.#signal = signal;
+    this.#maxSize = maxSize;
+    this.#wait = (resolve) => {
+      this.#resolve = resolve;
+    };
+  }
+
+  protected get stepWaits(): boolean {
+    return this.#resolve !== null;
+  }
+
+  protected step(): Promise<IteratorResult<ReceivedDatagram>> {
+    if (this.#finished) return Promise.resolve(DONE);
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.finish();
+      return Promise.reject(aborted(signal));
+    }
+    const kept = this.#state.kept;
+    if (kept.length > 0) return Promise.resolve({ value: this.#fitted(kept.shift() as ReceivedDatagram), done: false });
+    if (this.#at < this.#ready.length)
+      return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+    const entry = this.#entry;
+    if (entry.closed) {
+      this.finish();
+      return Promise.resolve(DONE);
+    }
+    let error = 0;
+    if (!entry.bound) error = WSAEINVAL;
+    else if (entry.receiveShutdown) error = WSAESHUTDOWN;
+    else {
+      if (this.#ready.length !== 0) {
+        this.#ready.length = 0;
+        this.#at = 0;
+      }
+      this.#status = -1;
+      error = this.#native.receiveBuffers(this);
+    }
+    if (error !== 0) {
+      this.#status = 0;
+      this.finish();
+      return Promise.reject(new WSAError(error, "receive"));
+    }
+    if (this.#status === -1) {
+      this.#inRow = 0;
+      const answer = new Promise(this.#wait);
+      if (signal) {
+        const native = this.#native;
+        this.#onAbort = () => {
+          if (native.cancel(this)) this.complete(WSA_OPERATION_ABORTED, 0);
+          else if (this.#resolve !== null) this.#settled()(this.step()); // datagrams waited for the turn's end
+        };
+        signal.addEventListener("abort", this.#onAbort, { once: true });
+      }
+      return answer;
+    }
+    if (++this.#inRow >= TURN_EVERY_BATCHES) {
+      // Receives keep completing during the call: let Node's loop turn (the answer is
+      // taken now, so that calls made meanwhile get the datagrams after it).
+      this.#inRow = 0;
+      const value = this.#status === 0 && this.#at < this.#ready.length ? (this.#ready[this.#at++] as ReceivedDatagram) : null;
+      return new Promise((resolve) => setImmediate(() => resolve(value !== null ? { value, done: false } : this.#outcome())));
+    }
+    return this.#outcome();
+  }
+
+  /** The answer once the current receive completed. */
+  #outcome(): Promise<IteratorResult<ReceivedDatagram>> {
+    const status = this.#status;
+    if (status === 0) {
+      if (this.#at < this.#ready.length)
+        return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+      return this.step(); // nothing for this loop (not expected): the next receive
+    }
+    this.finish();
+    const signal = this.#signal;
+    if (this.#entry.closed && !signal?.aborted) return Promise.resolve(DONE);
+    const cause = status === WSA_OPERATION_ABORTED ? signal?.reason : undefined;
+    return Promise.reject(new WSAError(status, "receive", { cause }));
+  }
+
+  datagram(bytes: Uint8Array, from: Endpoint): void {
+    // node:dgram's own Buffer (no copy); any other bytes are viewed as one.
+    const data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    const sender = this.#state.addressOf(from);
+    const maxSize = this.#maxSize;
+    const d: ReceivedDatagram =
+      data.length <= maxSize
+        ? { data, from: sender, truncated: false }
+        : { data: data.subarray(0, maxSize), from: sender, truncated: true };
+    // The first datagram of a turn that a step waits for settles it at once, with the
+    // datagram itself (not a Promise of it: fewer hops); the others are handed out by the
+    // next steps, or at the end of the turn (see #wokeThisTurn).
+    if (this.#resolve !== null && this.#at === this.#ready.length && !this.#wokeThisTurn) {
+      this.#wokeThisTurn = true;
+      setImmediate(this.#endTurn);
+      this.#settled()({ value: d, done: false });
+    } else this.#ready.push(d);
+  }
+
+  complete(status: number, _count: number): void {
+    if (this.#status !== -1) return;
+    this.#status = status;
+    if (this.#resolve === null) return;
+    // Datagrams arriving after the first of this turn wait for its end (#endTurn).
+    if (status === 0 && this.#wokeThisTurn && this.#at < this.#ready.length) return;
+    this.#settled()(this.#outcome());
+  }
+
+  /** The waiting step's resolve, no longer waiting. */
+  #settled(): (r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void {
+    const resolve = this.#resolve as (r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void;
+    this.#resolve = null;
+    if (this.#onAbort !== null) this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#onAbort = null;
+    return resolve;
+  }
+
+  /** A kept datagram as this iteration hands it out: cut at its maxSize, as it would have been read. */
+  #fitted(d: ReceivedDatagram): ReceivedDatagram {
+    const maxSize = this.#maxSize;
+    return d.data.length <= maxSize ? d : { data: Buffer.from(d.data.subarray(0, maxSize)), from: d.from, truncated: true };
+  }
+
+  /** Ends the iteration: what was taken and not handed out is kept for the socket's next receives. */
+  protected finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const kept = this.#state.kept;
+    while (this.#at < this.#ready.length) kept.push(this.#ready[this.#at++] as ReceivedDatagram);
+    this.#ready.length = 0;
   }
 }
 
@@ -758,10 +954,13 @@ export class UdpSocket {
     if (this.#entry.native.receiveMany) {
       return new DatagramBatches(this.#entry, this.#receiving, signal, maxSize, gro === true);
     }
+    if (typeof this.#entry.native.receiveBuffers === "function") {
+      return new DgramDatagrams(this.#entry, this.#receiving, signal, maxSize);
+    }
     return this.#oneByOne(signal, maxSize);
   }
 
-  /** {@link UdpSocket.datagrams} one receive at a time (node:dgram has every datagram in hand already). */
+  /** {@link UdpSocket.datagrams} one receive at a time (a backend with neither receiveMany nor receiveBuffers). */
   async *#oneByOne(signal: AbortSignal | undefined, maxSize: number): AsyncGenerator<ReceivedDatagram> {
     const buffer = Buffer.allocUnsafe(maxSize);
     for (;;) {
