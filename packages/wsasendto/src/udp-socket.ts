@@ -213,18 +213,68 @@ class ReceiveState {
 const DONE: IteratorResult<ReceivedDatagram> = Object.freeze({ value: undefined, done: true });
 
 /**
- * The AsyncGenerator side of the datagram iterators: each call is answered after the ones
- * before it (a `next` while one waits is chained to it), `return` and `throw` end the
- * iteration in turn. A subclass takes the steps: `step` (the next datagram, at once or a
- * Promise that waits), `stepWaits` (whether the step just taken waits), `finish`.
+ * What the datagram iterators share: the AsyncGenerator side (each call is answered after
+ * the ones before it: a `next` while one waits is chained to it; `return` and `throw` end
+ * the iteration in turn), the datagrams taken and not yet handed out, and what a step
+ * answers without the backend ({@link DatagramIterator.answerNow}). A subclass takes the
+ * steps: `step` (the next datagram, at once or a Promise that waits) and `stepWaits`
+ * (whether the step just taken waits).
  */
-abstract class OrderedIterator implements AsyncGenerator<ReceivedDatagram> {
+abstract class DatagramIterator implements AsyncGenerator<ReceivedDatagram> {
   /** The last answer still pending: later calls wait for it. */
   #tail: Promise<IteratorResult<ReceivedDatagram>> | null = null;
+  /** The datagrams taken and not yet handed out, from `at`. */
+  protected readonly ready: ReceivedDatagram[] = [];
+  protected at = 0;
+  protected finished = false;
+
+  constructor(
+    protected readonly entry: SocketEntry,
+    protected readonly state: ReceiveState,
+    protected readonly signal: AbortSignal | undefined,
+    protected readonly maxSize: number,
+  ) {}
 
   protected abstract step(): Promise<IteratorResult<ReceivedDatagram>>;
   protected abstract get stepWaits(): boolean;
-  protected abstract finish(): void;
+
+  /**
+   * What a step answers without asking the backend: done once ended or closed, the abort,
+   * a kept datagram (cut at this iteration's maxSize), the next one taken; else a Winsock
+   * code that ends the iteration before anything is asked (no bind, `SD_RECEIVE`), or 0.
+   */
+  protected answerNow(): Promise<IteratorResult<ReceivedDatagram>> | number {
+    if (this.finished) return Promise.resolve(DONE);
+    const signal = this.signal;
+    if (signal?.aborted) {
+      this.finish();
+      return Promise.reject(aborted(signal));
+    }
+    const kept = this.state.kept;
+    if (kept.length > 0) return Promise.resolve({ value: this.#fitted(kept.shift() as ReceivedDatagram), done: false });
+    if (this.at < this.ready.length) return Promise.resolve({ value: this.ready[this.at++] as ReceivedDatagram, done: false });
+    const entry = this.entry;
+    if (entry.closed) {
+      this.finish();
+      return Promise.resolve(DONE);
+    }
+    return !entry.bound ? WSAEINVAL : entry.receiveShutdown ? WSAESHUTDOWN : 0;
+  }
+
+  /** A kept datagram as this iteration hands it out: cut at its maxSize, as it would have been read. */
+  #fitted(d: ReceivedDatagram): ReceivedDatagram {
+    const maxSize = this.maxSize;
+    return d.data.length <= maxSize ? d : { data: Buffer.from(d.data.subarray(0, maxSize)), from: d.from, truncated: true };
+  }
+
+  /** Ends the iteration: what was taken and not handed out is kept for the socket's next receives. */
+  protected finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const kept = this.state.kept;
+    while (this.at < this.ready.length) kept.push(this.ready[this.at++] as ReceivedDatagram);
+    this.ready.length = 0;
+  }
 
   next(): Promise<IteratorResult<ReceivedDatagram>> {
     if (this.#tail !== null) return this.#after(() => this.step());
@@ -277,26 +327,18 @@ abstract class OrderedIterator implements AsyncGenerator<ReceivedDatagram> {
  * are answered in order, `return` (a `break`) ends it and keeps the datagrams read and
  * not handed out for the socket's next receives, and after an error or the end it is done.
  */
-class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
-  readonly #entry: SocketEntry;
-  readonly #state: ReceiveState;
+class DatagramBatches extends DatagramIterator implements ManyReceiveCompletion {
   readonly #native: BackendSocket;
-  readonly #signal: AbortSignal | undefined;
-  readonly #maxSize: number;
   readonly #gro: boolean;
   readonly #slotSize: number;
   readonly #slots: Uint8Array[];
   readonly #arena: ArrayBuffer;
   readonly #base: number;
-  /** The current batch's datagrams, handed out from #at. */
-  readonly #ready: ReceivedDatagram[] = [];
-  #at = 0;
   /** The current batch's outcome: -1 while it is with the backend, then a Winsock code. */
   #status = 0;
   /** The current batch's datagrams and bytes as received (before GRO's split). */
   #received = 0;
   #receivedBytes = 0;
-  #finished = false;
   /** This iteration counts in {@link ReceiveState.groIterations} (from its first batch on). */
   #groHeld = false;
   /** The step waiting for the current batch, and its abort listener. */
@@ -309,12 +351,8 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
   #blockEnd = 0;
 
   constructor(entry: SocketEntry, state: ReceiveState, signal: AbortSignal | undefined, maxSize: number, gro: boolean) {
-    super();
-    this.#entry = entry;
-    this.#state = state;
+    super(entry, state, signal, maxSize);
     this.#native = entry.native;
-    this.#signal = signal;
-    this.#maxSize = maxSize;
     this.#gro = gro;
     // Every slot holds the largest datagram (with GRO, the largest coalesced buffer);
     // allocated, not filled: the pages of a slot are touched only as datagrams fill it.
@@ -333,28 +371,14 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
   }
 
   protected step(): Promise<IteratorResult<ReceivedDatagram>> {
-    if (this.#finished) return Promise.resolve(DONE);
-    const signal = this.#signal;
-    if (signal?.aborted) {
-      this.finish();
-      return Promise.reject(aborted(signal));
-    }
-    const kept = this.#state.kept;
-    if (kept.length > 0) return Promise.resolve({ value: this.#fitted(kept.shift() as ReceivedDatagram), done: false });
-    if (this.#at < this.#ready.length)
-      return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
-    const entry = this.#entry;
-    let error = 0;
-    if (entry.closed) {
-      this.finish();
-      return Promise.resolve(DONE);
-    }
-    if (!entry.bound) error = WSAEINVAL;
-    else if (entry.receiveShutdown) error = WSAESHUTDOWN;
-    else {
+    const now = this.answerNow();
+    if (typeof now !== "number") return now;
+    const signal = this.signal;
+    let error = now;
+    if (error === 0) {
       if (this.#gro && !this.#groHeld) {
         this.#groHeld = true;
-        if (this.#state.groIterations++ === 0) this.#native.setGro?.(true);
+        if (this.state.groIterations++ === 0) this.#native.setGro?.(true);
       }
       error = this.#post();
     }
@@ -385,8 +409,8 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
 
   /** Hands the current batch to the backend (its datagrams come to {@link datagram}); 0 or a Winsock code. */
   #post(): number {
-    this.#ready.length = 0;
-    this.#at = 0;
+    this.ready.length = 0;
+    this.at = 0;
     this.#received = 0;
     this.#receivedBytes = 0;
     this.#status = -1;
@@ -398,13 +422,12 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
   #outcome(): Promise<IteratorResult<ReceivedDatagram>> {
     const status = this.#status;
     if (status === 0) {
-      if (this.#at < this.#ready.length)
-        return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+      if (this.at < this.ready.length) return Promise.resolve({ value: this.ready[this.at++] as ReceivedDatagram, done: false });
       return this.step(); // nothing for this loop (not expected): the next batch
     }
     this.finish();
-    const signal = this.#signal;
-    if (this.#entry.closed && !signal?.aborted) return Promise.resolve(DONE);
+    const signal = this.signal;
+    if (this.entry.closed && !signal?.aborted) return Promise.resolve(DONE);
     const cause = status === WSA_OPERATION_ABORTED ? signal?.reason : undefined;
     return Promise.reject(new WSAError(status, "receive", { cause }));
   }
@@ -413,20 +436,20 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
     this.#received++;
     this.#receivedBytes += bytes;
     const at = this.#base + slot * this.#slotSize;
-    const sender = this.#state.addressOf(from);
-    const maxSize = this.#maxSize;
+    const sender = this.state.addressOf(from);
+    const maxSize = this.maxSize;
     if (segmentSize > 0 && bytes > segmentSize) {
       // UDP GRO: several datagrams of segmentSize bytes (the last maybe shorter), split.
       for (let off = 0; off < bytes; off += segmentSize) {
         const n = Math.min(segmentSize, bytes - off);
         const take = Math.min(n, maxSize);
         const cut = take < n || (truncated && off + n >= bytes);
-        this.#ready.push({ data: this.#copy(at + off, take), from: sender, truncated: cut });
+        this.ready.push({ data: this.#copy(at + off, take), from: sender, truncated: cut });
       }
       return;
     }
     const take = Math.min(bytes, maxSize);
-    this.#ready.push({ data: this.#copy(at, take), from: sender, truncated: truncated || take < bytes });
+    this.ready.push({ data: this.#copy(at, take), from: sender, truncated: truncated || take < bytes });
   }
 
   complete(status: number, _count: number): void {
@@ -435,15 +458,9 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
     const resume = this.#resume;
     if (resume === null) return;
     this.#resume = null;
-    if (this.#onAbort !== null) this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#onAbort !== null) this.signal?.removeEventListener("abort", this.#onAbort);
     this.#onAbort = null;
     resume(this.#outcome());
-  }
-
-  /** A kept datagram as this iteration hands it out: cut at its maxSize, as it would have been read. */
-  #fitted(d: ReceivedDatagram): ReceivedDatagram {
-    const maxSize = this.#maxSize;
-    return d.data.length <= maxSize ? d : { data: Buffer.from(d.data.subarray(0, maxSize)), from: d.from, truncated: true };
   }
 
   /** A Buffer of its own with `n` bytes of the arena from `at`. */
@@ -467,14 +484,11 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
     return data;
   }
 
-  /** Ends the iteration: what was read and not handed out is kept for the socket's next receives. */
-  protected finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    const kept = this.#state.kept;
-    while (this.#at < this.#ready.length) kept.push(this.#ready[this.#at++] as ReceivedDatagram);
-    if (this.#groHeld && --this.#state.groIterations === 0 && !this.#entry.closed) this.#groOff();
-    this.#ready.length = 0;
+  /** Ends the iteration (see {@link DatagramIterator.finish}); the last one with UDP GRO turns it off. */
+  protected override finish(): void {
+    if (this.finished) return;
+    super.finish();
+    if (this.#groHeld && --this.state.groIterations === 0 && !this.entry.closed) this.#groOff();
   }
 
   /**
@@ -486,7 +500,7 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
    */
   #groOff(): void {
     const native = this.#native;
-    const kept = this.#state.kept;
+    const kept = this.state.kept;
     let budget = native.getOption("rcvbuf") ?? 1 << 20;
     while (this.#post() === 0) {
       if (this.#status === -1) {
@@ -495,8 +509,8 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
         this.#status = WSA_OPERATION_ABORTED;
         break;
       }
-      for (const d of this.#ready) kept.push(d);
-      this.#ready.length = 0;
+      for (const d of this.ready) kept.push(d);
+      this.ready.length = 0;
       budget -= this.#receivedBytes;
       if (this.#status !== 0 || budget <= 0 || this.#received < this.#slots.length) break;
     }
@@ -512,18 +526,10 @@ class DatagramBatches extends OrderedIterator implements ManyReceiveCompletion {
  * `next` calls are answered in order, `return` (a `break`) keeps the datagrams taken and not
  * handed out for the socket's next receives, and after an error or the end it is done.
  */
-class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion {
-  readonly #entry: SocketEntry;
-  readonly #state: ReceiveState;
+class DgramDatagrams extends DatagramIterator implements BufferReceiveCompletion {
   readonly #native: BackendSocket & Required<Pick<BackendSocket, "receiveBuffers">>;
-  readonly #signal: AbortSignal | undefined;
-  readonly #maxSize: number;
-  /** The datagrams taken and not yet handed out, from #at. */
-  readonly #ready: ReceivedDatagram[] = [];
-  #at = 0;
   /** The current receive's outcome: -1 while it is with the backend, then a Winsock code. */
   #status = 0;
-  #finished = false;
   /** How to settle the step waiting for the current receive, and its abort listener. */
   #resolve: ((r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void) | null = null;
   #onAbort: (() => void) | null = null;
@@ -536,19 +542,15 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
   #wokeThisTurn = false;
   readonly #endTurn = (): void => {
     this.#wokeThisTurn = false;
-    if (this.#resolve !== null && this.#status === 0 && this.#at < this.#ready.length)
-      this.#settled()({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+    if (this.#resolve !== null && this.#status === 0 && this.at < this.ready.length)
+      this.#settled()({ value: this.ready[this.at++] as ReceivedDatagram, done: false });
   };
   /** The executor of the Promise of a step that waits (made once). */
   readonly #wait: (resolve: (r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void) => void;
 
   constructor(entry: SocketEntry, state: ReceiveState, signal: AbortSignal | undefined, maxSize: number) {
-    super();
-    this.#entry = entry;
-    this.#state = state;
+    super(entry, state, signal, maxSize);
     this.#native = entry.native as BackendSocket & Required<Pick<BackendSocket, "receiveBuffers">>;
-    this.#signal = signal;
-    this.#maxSize = maxSize;
     this.#wait = (resolve) => {
       this.#resolve = resolve;
     };
@@ -559,28 +561,14 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
   }
 
   protected step(): Promise<IteratorResult<ReceivedDatagram>> {
-    if (this.#finished) return Promise.resolve(DONE);
-    const signal = this.#signal;
-    if (signal?.aborted) {
-      this.finish();
-      return Promise.reject(aborted(signal));
-    }
-    const kept = this.#state.kept;
-    if (kept.length > 0) return Promise.resolve({ value: this.#fitted(kept.shift() as ReceivedDatagram), done: false });
-    if (this.#at < this.#ready.length)
-      return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
-    const entry = this.#entry;
-    if (entry.closed) {
-      this.finish();
-      return Promise.resolve(DONE);
-    }
-    let error = 0;
-    if (!entry.bound) error = WSAEINVAL;
-    else if (entry.receiveShutdown) error = WSAESHUTDOWN;
-    else {
-      if (this.#ready.length !== 0) {
-        this.#ready.length = 0;
-        this.#at = 0;
+    const now = this.answerNow();
+    if (typeof now !== "number") return now;
+    const signal = this.signal;
+    let error = now;
+    if (error === 0) {
+      if (this.ready.length !== 0) {
+        this.ready.length = 0;
+        this.at = 0;
       }
       this.#status = -1;
       error = this.#native.receiveBuffers(this);
@@ -607,7 +595,7 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
       // Receives keep completing during the call: let Node's loop turn (the answer is
       // taken now, so that calls made meanwhile get the datagrams after it).
       this.#inRow = 0;
-      const value = this.#status === 0 && this.#at < this.#ready.length ? (this.#ready[this.#at++] as ReceivedDatagram) : null;
+      const value = this.#status === 0 && this.at < this.ready.length ? (this.ready[this.at++] as ReceivedDatagram) : null;
       return new Promise((resolve) => setImmediate(() => resolve(value !== null ? { value, done: false } : this.#outcome())));
     }
     return this.#outcome();
@@ -617,13 +605,12 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
   #outcome(): Promise<IteratorResult<ReceivedDatagram>> {
     const status = this.#status;
     if (status === 0) {
-      if (this.#at < this.#ready.length)
-        return Promise.resolve({ value: this.#ready[this.#at++] as ReceivedDatagram, done: false });
+      if (this.at < this.ready.length) return Promise.resolve({ value: this.ready[this.at++] as ReceivedDatagram, done: false });
       return this.step(); // nothing for this loop (not expected): the next receive
     }
     this.finish();
-    const signal = this.#signal;
-    if (this.#entry.closed && !signal?.aborted) return Promise.resolve(DONE);
+    const signal = this.signal;
+    if (this.entry.closed && !signal?.aborted) return Promise.resolve(DONE);
     const cause = status === WSA_OPERATION_ABORTED ? signal?.reason : undefined;
     return Promise.reject(new WSAError(status, "receive", { cause }));
   }
@@ -631,8 +618,8 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
   datagram(bytes: Uint8Array, from: Endpoint): void {
     // node:dgram's own Buffer (no copy); any other bytes are viewed as one.
     const data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    const sender = this.#state.addressOf(from);
-    const maxSize = this.#maxSize;
+    const sender = this.state.addressOf(from);
+    const maxSize = this.maxSize;
     const d: ReceivedDatagram =
       data.length <= maxSize
         ? { data, from: sender, truncated: false }
@@ -640,11 +627,11 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
     // The first datagram of a turn that a step waits for settles it at once, with the
     // datagram itself (not a Promise of it: fewer hops); the others are handed out by the
     // next steps, or at the end of the turn (see #wokeThisTurn).
-    if (this.#resolve !== null && this.#at === this.#ready.length && !this.#wokeThisTurn) {
+    if (this.#resolve !== null && this.at === this.ready.length && !this.#wokeThisTurn) {
       this.#wokeThisTurn = true;
       setImmediate(this.#endTurn);
       this.#settled()({ value: d, done: false });
-    } else this.#ready.push(d);
+    } else this.ready.push(d);
   }
 
   complete(status: number, _count: number): void {
@@ -652,7 +639,7 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
     this.#status = status;
     if (this.#resolve === null) return;
     // Datagrams arriving after the first of this turn wait for its end (#endTurn).
-    if (status === 0 && this.#wokeThisTurn && this.#at < this.#ready.length) return;
+    if (status === 0 && this.#wokeThisTurn && this.at < this.ready.length) return;
     this.#settled()(this.#outcome());
   }
 
@@ -660,24 +647,9 @@ class DgramDatagrams extends OrderedIterator implements BufferReceiveCompletion 
   #settled(): (r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void {
     const resolve = this.#resolve as (r: IteratorResult<ReceivedDatagram> | Promise<IteratorResult<ReceivedDatagram>>) => void;
     this.#resolve = null;
-    if (this.#onAbort !== null) this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#onAbort !== null) this.signal?.removeEventListener("abort", this.#onAbort);
     this.#onAbort = null;
     return resolve;
-  }
-
-  /** A kept datagram as this iteration hands it out: cut at its maxSize, as it would have been read. */
-  #fitted(d: ReceivedDatagram): ReceivedDatagram {
-    const maxSize = this.#maxSize;
-    return d.data.length <= maxSize ? d : { data: Buffer.from(d.data.subarray(0, maxSize)), from: d.from, truncated: true };
-  }
-
-  /** Ends the iteration: what was taken and not handed out is kept for the socket's next receives. */
-  protected finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    const kept = this.#state.kept;
-    while (this.#at < this.#ready.length) kept.push(this.#ready[this.#at++] as ReceivedDatagram);
-    this.#ready.length = 0;
   }
 }
 
