@@ -11,5 +11,7 @@ export default defineConfig({
     hookTimeout: 10_000,
     // Real sockets: a file must not fail because another one is busy; keep it deterministic.
     sequence: { concurrent: false },
+    // Vitest's own report, then one closing line in the Wine lane's form ("N passed, N failed").
+    reporters: ["default", "./scripts/vitest-summary.mjs"],
   },
 });
