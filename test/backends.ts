@@ -57,6 +57,58 @@ export interface Deviations {
    * tells about the kernel's queue); either way it is 0 exactly when nothing waits.
    */
   readonly fionreadCountsAll: boolean;
+  /**
+   * A datagram sent from a socket bound to a specific loopback address other than
+   * 127.0.0.1 (127.0.0.2) leaves from that address, as on Windows and Linux, where every
+   * 127/8 address is local. False (Wine 8): Wine's server binds the Unix socket to 0.0.0.0
+   * instead (server/sock.c, IOCTL_AFD_BIND) while getsockname still reports 127.0.0.2, so
+   * the datagram leaves from 127.0.0.1. Both backends see it: it is the lane's, not theirs.
+   */
+  readonly boundSourceKept: boolean;
+  /**
+   * A send that has to wait for room in the kernel (a throttled loopback) is delivered
+   * later with its bytes, as on Windows, whose Winsock captures the destination at the
+   * call. False (Wine 8, dgram backend): Wine keeps the caller's pointer to the
+   * destination of an overlapped WSASendTo that pends and reads it only when it retries
+   * the send (dlls/ntdll/unix/socket.c, sock_ioctl_send: `async->addr = addr`; try_send
+   * converts it then). libuv, under node:dgram, passes an address that lived on the
+   * caller's stack, so such a send completes, once, with WSAEFAULT or WSAEINVAL (Node's
+   * EFAULT, EINVAL) and never arrives. The native addon keeps the address with the
+   * operation until it completes. Only seen where sends wait: the Wine lane's throttled
+   * steps (THROTTLED); on plain loopback Wine never lets a send wait.
+   */
+  readonly pendingSendsDelivered: boolean;
+}
+
+/**
+ * Where the suite runs. "wine" is Windows' node.exe under Wine on Linux (the Wine lane,
+ * scripts/wine/run.sh, sets WSASENDTO_WINE=1): Windows code paths over Wine's Winsock,
+ * which differs from Windows' in places. Those places are Wine's, not the library's:
+ * each "wine" entry below that differs from "win32" names the Wine behaviour and where
+ * Windows' behaviour is shown (scripts/wine/README.md has the table with sources).
+ */
+export type Lane = "linux" | "darwin" | "win32" | "wine";
+export const LANE: Lane =
+  process.platform === "win32"
+    ? process.env.WSASENDTO_WINE === "1"
+      ? "wine"
+      : "win32"
+    : process.platform === "darwin"
+      ? "darwin"
+      : "linux";
+
+/**
+ * True in the Wine lane's throttled steps (scripts/wine/netns.sh, WSASENDTO_WINE_NETNS=1):
+ * the whole run is inside a network namespace whose loopback is rate-limited, so sends
+ * really wait (WSA_IO_PENDING), which Wine's plain loopback never makes them do.
+ */
+export const THROTTLED = LANE === "wine" && process.env.WSASENDTO_WINE_NETNS === "1";
+
+/** One deviation's value on each lane: a column per lane. */
+type PerLane<T> = Readonly<Record<Lane, T>>;
+type DeviationTable = { readonly [K in keyof Deviations]: PerLane<Deviations[K]> };
+function onThisLane(table: DeviationTable): Deviations {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, v[LANE]])) as unknown as Deviations;
 }
 
 /** A backend under test: its name (as WSASENDTO_BACKEND / `backend:` spell it) and its deviations. */
@@ -65,44 +117,48 @@ export interface BackendUnderTest {
   readonly deviations: Deviations;
 }
 
-/** The registry: one line per backend. */
+/** The registry: one line per backend, one column per lane. */
 export const BACKENDS: readonly BackendUnderTest[] = [
   // node:dgram completes every send from dgram's callback (never during the call) and
   // cannot pass MSG_DONTROUTE down.
   {
     name: "dgram",
-    deviations: {
-      immediateCompletion: "never",
-      dontRouteReachesKernel: false,
-      kernelGso: false,
-      icmpErrorOnReceive: false,
+    deviations: onThisLane({
+      immediateCompletion: { linux: "never", darwin: "never", win32: "never", wine: "never" },
+      dontRouteReachesKernel: { linux: false, darwin: false, win32: false, wine: false },
+      kernelGso: { linux: false, darwin: false, win32: false, wine: false },
+      icmpErrorOnReceive: { linux: false, darwin: false, win32: false, wine: false },
       // The kernel's share is read from the socket's row of /proc/net/udp (Linux).
-      dropsCounted: process.platform === "linux",
+      dropsCounted: { linux: true, darwin: false, win32: false, wine: false },
       // The backend's own queue knows every datagram it holds.
-      fionreadCountsAll: true,
-    },
+      fionreadCountsAll: { linux: true, darwin: true, win32: true, wine: true },
+      boundSourceKept: { linux: true, darwin: true, win32: true, wine: false },
+      pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: false },
+    }),
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
-  // takes the datagram; on Linux a burst's later sends coalesce) and passes MSG_DONTROUTE down; the core keeps the peer. GSO is
-  // Linux's (UDP_SEGMENT, kernel 4.18 and later).
+  // takes the datagram; on Linux a burst's later sends coalesce) and passes MSG_DONTROUTE
+  // down; the core keeps the peer. GSO is Linux's (UDP_SEGMENT, kernel 4.18 and later).
   {
     name: "native",
-    deviations: {
+    deviations: onThisLane({
       // Coalescing needs sendmmsg (Linux); Windows' WSASendTo completes each send at its call.
-      immediateCompletion: process.platform === "linux" ? "lone" : "always",
-      dontRouteReachesKernel: true,
-      kernelGso: process.platform === "linux",
-      // Linux through IP_RECVERR; Windows' own Winsock reports it (SIO_UDP_CONNRESET is on by default).
-      icmpErrorOnReceive: process.platform === "linux" || process.platform === "win32",
+      immediateCompletion: { linux: "lone", darwin: "always", win32: "always", wine: "always" },
+      dontRouteReachesKernel: { linux: true, darwin: true, win32: true, wine: true },
+      kernelGso: { linux: true, darwin: false, win32: false, wine: false },
+      // Linux through IP_RECVERR; Windows' own Winsock reports it (SIO_UDP_CONNRESET is on
+      // by default). Wine 8 ignores the ICMP error: the receive waits for the next datagram.
+      icmpErrorOnReceive: { linux: true, darwin: false, win32: true, wine: false },
       // SO_MEMINFO (Linux).
-      dropsCounted: process.platform === "linux",
+      dropsCounted: { linux: true, darwin: false, win32: false, wine: false },
       // POSIX: the kernel's queue is read with a peek, the first datagram's size. Windows:
-      // Winsock's own FIONREAD, every datagram waiting (Wine 8 counts only the first).
-      fionreadCountsAll: process.platform === "win32",
-    },
+      // Winsock's own FIONREAD, every datagram waiting; Wine 8 counts only the first.
+      fionreadCountsAll: { linux: false, darwin: false, win32: true, wine: false },
+      boundSourceKept: { linux: true, darwin: true, win32: true, wine: false },
+      pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: true },
+    }),
   },
 ];
-
 /** True where an overlapped send may complete during its call (`immediateCompletion` not "never"). */
 export function completesDuringCall(backend: BackendUnderTest): boolean {
   return backend.deviations.immediateCompletion !== "never";

@@ -25,6 +25,7 @@ done
 
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
 export PREBUILDS_ONLY=1
+export WSASENDTO_WINE=1 # the suite's lane (test/backends.ts: LANE)
 hook="file:///Z:$REPO_ROOT/scripts/wine/realpath-hook.mjs"
 export NODE_OPTIONS="--import=$hook${NODE_OPTIONS:+ $NODE_OPTIONS}"
 if [ ! -e "$REPO_ROOT/packages/native/node_modules/node-gyp-build/package.json" ]; then
