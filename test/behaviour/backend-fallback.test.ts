@@ -3,6 +3,12 @@
  * and there is none for this platform), `auto` uses dgram and says why once, and asking
  * for `native` by name makes WSAStartup return WSASYSNOTREADY. Each case runs in a
  * process of its own, since a process loads the addon (or fails to) once.
+ *
+ * "No prebuild for this platform" is made so on every OS: PREBUILDS_ONLY=1 keeps
+ * node-gyp-build away from build/Release, and npm_config_platform (which node-gyp-build
+ * takes for os.platform()) names a platform nobody builds for. Windows has a real prebuild
+ * (packages/native/prebuilds/win32-x64, which the Wine lane loads): PREBUILDS_ONLY alone
+ * would still find it.
  */
 import { execFile } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -18,6 +24,9 @@ await new Promise((r) => setTimeout(r, 20));
 console.log(JSON.stringify({ rc, backend: ws.backendName(), again, warnings }));
 `;
 
+/** A platform with no prebuilds/<platform>-<arch> directory (node-gyp-build reads npm_config_platform). */
+const NO_SUCH_PLATFORM = "wsasendto-no-such-platform";
+
 function run(backend: string): Promise<{ rc: number; backend: string; again?: string; warnings: string[] }> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -27,7 +36,11 @@ function run(backend: string): Promise<{ rc: number; backend: string; again?: st
         "-e",
         SCRIPT.replace("ws.openUdpSocket().backend", backend === "auto" ? "ws.openUdpSocket().backend" : "undefined"),
       ],
-      { env: { ...process.env, PREBUILDS_ONLY: "1", WSASENDTO_BACKEND: backend }, cwd: process.cwd(), timeout: 10_000 },
+      {
+        env: { ...process.env, PREBUILDS_ONLY: "1", npm_config_platform: NO_SUCH_PLATFORM, WSASENDTO_BACKEND: backend },
+        cwd: process.cwd(),
+        timeout: 10_000,
+      },
       (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout))),
     );
   });

@@ -9,6 +9,14 @@
  *
  * Library bugs found here (and fixed) keep a regression test each: see KNOWN_BUGS (the
  * `knownBug` tags of hostile-cases.mjs name the calls that reproduced them).
+ *
+ * The binding differs per OS (addon.c init): POSIX exports watchers (watch, want, unwatch),
+ * batches and GSO/GRO; Windows (win.c) exports overlapped receives with a completion
+ * callback (recvOverlapped, onComplete, cancelReceive), setConnReset and pending, and
+ * answers with WSA codes. KNOWN_FUNCTIONS and the cases follow the OS that runs them; a
+ * test of a POSIX-only function says so in its title on Windows and checks that the
+ * function is really absent there, and the Windows equivalents (completions instead of
+ * watcher callbacks) are tested in their place.
  */
 import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -24,12 +32,16 @@ import {
   type HostileCase,
   KNOWN_FUNCTIONS,
   knownBugCases,
+  nextId,
   openContext,
   positiveControls,
+  postIdle,
   retain,
   runCase,
   specificCases,
   sweepCases,
+  WINDOWS,
+  WSA,
 } from "./hostile-cases.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +53,8 @@ const KNOWN_BUGS: Record<string, string> = {
    * addon.c get_handle() takes any integer up to 2**53 - 1 as a handle, and posix.c casts
    * it to int: 2**32 + fd is fd (getOption/localAddress answer for another socket; close
    * of 2**32 + 1 would close stdout). Handles above INT_MAX must be refused (EBADF).
+   * Windows: a handle is a 64-bit SOCKET, so 2**32 + h is another value, which must not
+   * reach socket h either (Wine's server keeps handles in 32 bits): WSAENOTSOCK.
    */
   "handle-truncation": "a handle beyond the fd range is refused, not truncated onto another descriptor",
   /**
@@ -61,6 +75,14 @@ const KNOWN_BUGS: Record<string, string> = {
    */
   "batch-list-not-array": "sendBatch refuses a descriptor or address slots that are not typed arrays with -EFAULT",
 };
+
+/** The known bugs in functions only POSIX exports: the function, per tag. */
+const POSIX_ONLY_BUGS: Record<string, string> = { "batch-list-not-array": "sendBatch" };
+
+/** Why the watcher tests do not run on Windows, in their titles there. */
+const NO_WATCHERS =
+  "POSIX only: the Windows binding exports no watch/want/unwatch (index.ts polls readiness with a timer); " +
+  "its completions through onComplete are tested instead";
 
 /**
  * addon.c watch_close() hands the watcher to uv_close(), whose callback on_watch_closed()
@@ -108,6 +130,34 @@ function unwatchRun(...args: string[]): Promise<unknown> {
   return run;
 }
 
+/** A test of POSIX-only functions: on Windows, its title says so and it checks that they are absent. */
+function posixOnly(title: string, fns: readonly string[], body: () => Promise<void> | void, timeout?: number): void {
+  if (!WINDOWS) it(title, body, timeout);
+  else
+    it(`${title} [${NO_WATCHERS}]`, () => {
+      for (const f of fns) expect(b[f], `${f} on Windows`).toBeUndefined();
+    });
+}
+
+/** A test of Windows-only functions: on POSIX, its title says so and it checks that they are absent. */
+function windowsOnly(title: string, fns: readonly string[], body: () => Promise<void> | void): void {
+  if (WINDOWS) it(title, body);
+  else
+    it(`${title} [Windows only: the POSIX binding exports no ${fns.join("/")}; its watchers are tested instead]`, () => {
+      for (const f of fns) expect(b[f], `${f} on POSIX`).toBeUndefined();
+    });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits (bounded: 2 s) until the recorder holds a completion for `id`; then a moment more, so that a second one would show. */
+async function completionsOf(ctx: Context, id: number): Promise<number[][]> {
+  const of = () => ctx.completions.filter((c) => c[0] === id);
+  for (let i = 0; i < 200 && of().length === 0; i++) await sleep(10);
+  await sleep(30);
+  return of();
+}
+
 async function runAll(cases: readonly HostileCase[]): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   for (const c of cases) results.push(await runCase(b, c));
@@ -134,11 +184,15 @@ describe("the native addon's binding, with hostile arguments", () => {
     if (ctx) closeContext(b, ctx);
   });
 
-  it("the addon loads; every function it exports has hostile cases and a positive control here", () => {
+  it(`the addon loads; every function it exports (${WINDOWS ? "Windows" : "POSIX"}) has hostile cases and a positive control here`, () => {
     expect(loaded, "loadBinding()").not.toBeTypeOf("string");
     expect(
       functions.filter((f) => !KNOWN_FUNCTIONS.includes(f)),
       "exported functions hostile-cases.mjs does not know",
+    ).toEqual([]);
+    expect(
+      KNOWN_FUNCTIONS.filter((f) => !functions.includes(f)),
+      "functions hostile-cases.mjs expects that the binding does not export",
     ).toEqual([]);
     for (const f of functions) {
       expect(
@@ -169,6 +223,14 @@ describe("the native addon's binding, with hostile arguments", () => {
   });
 
   for (const [tag, behaviour] of Object.entries(KNOWN_BUGS)) {
+    const posixFn = POSIX_ONLY_BUGS[tag];
+    if (WINDOWS && posixFn) {
+      it(`regression (${tag}): ${behaviour} [POSIX only: the Windows binding has no ${posixFn}]`, () => {
+        expect(b[posixFn], `${posixFn} on Windows`).toBeUndefined();
+        expect(bugs.filter((c) => c.knownBug === tag)).toEqual([]);
+      });
+      continue;
+    }
     it(`regression (${tag}): ${behaviour}`, async () => {
       const cases = bugs.filter((c) => c.knownBug === tag);
       expect(cases.length).toBeGreaterThan(0);
@@ -176,19 +238,23 @@ describe("the native addon's binding, with hostile arguments", () => {
     });
   }
 
-  it("unwatch, in a process of its own: valid, and a watcher used again in the turn it was unwatched is refused", async () => {
-    const { results } = (await unwatchRun("cases")) as { results: CaseResult[] };
-    expect(results.length).toBeGreaterThanOrEqual(3);
-    expect(failures(results)).toEqual([]);
-  });
+  posixOnly(
+    "unwatch, in a process of its own: valid, and a watcher used again in the turn it was unwatched is refused",
+    ["unwatch"],
+    async () => {
+      const { results } = (await unwatchRun("cases")) as { results: CaseResult[] };
+      expect(results.length).toBeGreaterThanOrEqual(3);
+      expect(failures(results)).toEqual([]);
+    },
+  );
 
-  it(`regression (watcher-use-after-free): ${WATCHER_USE_AFTER_FREE}`, async () => {
+  posixOnly(`regression (watcher-use-after-free): ${WATCHER_USE_AFTER_FREE}`, ["watch", "want", "unwatch"], async () => {
     const out = (await unwatchRun("stale", "20")) as { stale?: Array<{ want: number; fired: number }> };
     expect(out.stale, "the probe ran to its end").toBeDefined();
     for (const t of out.stale ?? []) expect(t).toEqual({ want: -EINVAL, fired: 0 });
   });
 
-  it("a watcher's callback runs, (0, WRITABLE), once the socket is writable", async () => {
+  posixOnly("a watcher's callback runs, (0, WRITABLE), once the socket is writable", ["watch", "want"], async () => {
     const calls: Array<[number, number]> = [];
     const w = retain(
       (b.watch as (h: number, cb: (status: number, events: number) => void) => unknown)(ctx.h, (status, events) => {
@@ -204,6 +270,89 @@ describe("the native addon's binding, with hostile arguments", () => {
     expect(calls[0]?.[0], "status").toBe(0);
     expect((calls[0]?.[1] ?? 0) & 2, "events include UV_WRITABLE").toBe(2);
   });
+
+  // Windows' counterparts: a pending operation completes once through the onComplete
+  // callback, and a finished one stays finished (its id names nothing any more).
+  const recvOverlapped = (...args: unknown[]) => (b.recvOverlapped as (...a: unknown[]) => number)(...args);
+  const cancelReceive = (id: unknown) => (b.cancelReceive as (id: unknown) => number)(id);
+
+  windowsOnly(
+    "a receive posted with nothing waiting pends, then completes once through onComplete when a datagram comes: (id, 0, 8, 0), out filled",
+    ["recvOverlapped", "onComplete"],
+    async () => {
+      const s = (b.open as (f: number) => number)(4);
+      expect((b.bind as (...a: unknown[]) => number)(s, 4, new Uint8Array([127, 0, 0, 1]), 0)).toBe(0);
+      const port = (b.localAddress as (...a: unknown[]) => number)(s, 4, new Uint8Array(16));
+      const hPort = (b.localAddress as (...a: unknown[]) => number)(ctx.h, 4, new Uint8Array(16));
+      const id = nextId();
+      const view = new Uint8Array(64);
+      const out = new Uint8Array(24);
+      try {
+        expect(recvOverlapped(s, 4, [view], 0, id, out)).toBe(-WSA.WSA_IO_PENDING);
+        const sent = (b.send as (...a: unknown[]) => number)(
+          ctx.h,
+          4,
+          [new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2])],
+          new Uint8Array([127, 0, 0, 1]),
+          port,
+          0,
+          0,
+        );
+        expect([8, -WSA.WSA_IO_PENDING]).toContain(sent);
+        expect(await completionsOf(ctx, id)).toEqual([[id, 0, 8, 0]]);
+        expect([...view.subarray(0, 8)]).toEqual([9, 8, 7, 6, 5, 4, 3, 2]);
+        expect([...out.subarray(0, 4)], "source address").toEqual([127, 0, 0, 1]);
+        expect((out[16] ?? 0) * 256 + (out[17] ?? 0), "source port").toBe(hPort);
+        expect(out[18], "family").toBe(4);
+        expect(out[19], "truncated").toBe(0);
+      } finally {
+        (b.close as (h: number) => number)(s);
+      }
+    },
+  );
+
+  windowsOnly(
+    "a pending receive, cancelled, completes once through onComplete: (id, WSA_OPERATION_ABORTED, 0, 0)",
+    ["recvOverlapped", "cancelReceive", "onComplete"],
+    async () => {
+      const id = postIdle(b, ctx);
+      expect(cancelReceive(id)).toBe(0);
+      expect(await completionsOf(ctx, id)).toEqual([[id, WSA.WSA_OPERATION_ABORTED, 0, 0]]);
+    },
+  );
+
+  windowsOnly(
+    "a receive completed a turn ago stays gone: cancelReceive of its id is refused (-WSA_INVALID_HANDLE) and cancels no newer receive",
+    ["recvOverlapped", "cancelReceive"],
+    async () => {
+      const old = postIdle(b, ctx);
+      expect(cancelReceive(old)).toBe(0);
+      expect(await completionsOf(ctx, old)).toHaveLength(1);
+      const fresh = postIdle(b, ctx);
+      expect(cancelReceive(old)).toBe(-WSA.WSA_INVALID_HANDLE);
+      await sleep(30);
+      expect(
+        ctx.completions.filter((c) => c[0] === fresh),
+        "the newer receive is still pending",
+      ).toEqual([]);
+      expect(cancelReceive(fresh)).toBe(0);
+      expect(await completionsOf(ctx, fresh)).toEqual([[fresh, WSA.WSA_OPERATION_ABORTED, 0, 0]]);
+    },
+  );
+
+  windowsOnly(
+    "a socket closed with a receive pending: the receive completes once, aborted (WSA_OPERATION_ABORTED)",
+    ["recvOverlapped", "onComplete"],
+    async () => {
+      const s = (b.open as (f: number) => number)(4);
+      expect((b.bind as (...a: unknown[]) => number)(s, 4, new Uint8Array([127, 0, 0, 1]), 0)).toBe(0);
+      const id = nextId();
+      expect(recvOverlapped(s, 4, [new Uint8Array(64)], 0, id, new Uint8Array(24))).toBe(-WSA.WSA_IO_PENDING);
+      expect((b.close as (h: number) => number)(s)).toBe(0);
+      expect(await completionsOf(ctx, id)).toEqual([[id, WSA.WSA_OPERATION_ABORTED, 0, 0]]);
+      expect(cancelReceive(id), "its id names nothing any more").toBe(-WSA.WSA_INVALID_HANDLE);
+    },
+  );
 
   it("hostile-run.mjs (the same calls as a plain script, for valgrind) runs to its end: 0 crashes, 0 unexpected", async () => {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

@@ -26,19 +26,45 @@ export interface CaseResult extends HostileCase {
   readonly result?: unknown;
 }
 
-/** Two bound sockets on 127.0.0.1 (h sends, rx receives), an unbound one and a watcher of h. */
+/**
+ * Two bound sockets on 127.0.0.1 (h sends, rx receives), an unbound one and a watcher of h
+ * (POSIX); on Windows a bound socket nothing is sent to (idle, else -1) and the completions
+ * the recorder (onCompletion, registered with onComplete) received: [id, status, bytes, flags].
+ */
 export interface Context {
   readonly h: number;
   readonly rx: number;
   readonly rxPort: number;
   readonly unbound: number;
   readonly watcher: unknown;
+  readonly idle: number;
+  readonly completions: number[][];
+  readonly onCompletion: (id: number, status: number, bytes: number, flags: number) => void;
 }
 
 /** The addon's binding, as loadBinding() returns it. */
 export type Binding = Record<string, unknown>;
 
+/** Whether the binding is Windows' (win.c): its functions, and WSA codes. */
+export const WINDOWS: boolean;
+/** The WSA codes the Windows cases expect. */
+export const WSA: {
+  readonly WSA_INVALID_HANDLE: number;
+  readonly WSA_IO_PENDING: number;
+  readonly WSA_OPERATION_ABORTED: number;
+  readonly WSAEFAULT: number;
+  readonly WSAEINVAL: number;
+  readonly WSAEWOULDBLOCK: number;
+  readonly WSAENOTSOCK: number;
+  readonly WSAEMSGSIZE: number;
+  readonly WSAENOBUFS: number;
+};
+/** The functions this OS's binding exports. */
 export const KNOWN_FUNCTIONS: readonly string[];
+/** Windows: a fresh receive id. */
+export function nextId(): number;
+/** Windows: posts a receive on ctx.idle (pending); its id. */
+export function postIdle(b: Binding, ctx: Context): number;
 export const EINVAL: number;
 export const EFAULT: number;
 export const EBADF: number;

@@ -14,13 +14,59 @@
 // datagram of them is empty (the send returns 0).
 import { constants } from "node:os";
 
-const E = constants.errno;
+/**
+ * The Windows binding (win.c): its own set of functions, and WSA codes for errors (addon.c
+ * WS_ERR_*: WSAEINVAL, WSAEFAULT, and WSAENOTSOCK where POSIX says EBADF). Windows' node
+ * is the one that loads it (node.exe under Wine too).
+ */
+export const WINDOWS = process.platform === "win32";
+/** The WSA codes the Windows cases expect (winerror.h). */
+export const WSA = {
+  WSA_INVALID_HANDLE: 6,
+  WSA_IO_PENDING: 997,
+  WSA_OPERATION_ABORTED: 995,
+  WSAEFAULT: 10014,
+  WSAEINVAL: 10022,
+  WSAEWOULDBLOCK: 10035,
+  WSAENOTSOCK: 10038,
+  WSAEMSGSIZE: 10040,
+  WSAENOBUFS: 10055,
+};
+/** errno codes (POSIX) or their WSA counterparts (Windows), by their POSIX names. */
+const E = WINDOWS
+  ? {
+      EINVAL: WSA.WSAEINVAL,
+      EFAULT: WSA.WSAEFAULT,
+      EBADF: WSA.WSAENOTSOCK,
+      EAGAIN: WSA.WSAEWOULDBLOCK,
+      ENOBUFS: WSA.WSAENOBUFS,
+      EMSGSIZE: WSA.WSAEMSGSIZE,
+    }
+  : constants.errno;
 export const EINVAL = E.EINVAL;
 export const EFAULT = E.EFAULT;
 export const EBADF = E.EBADF;
 
+/** Every function the Windows binding exports (addon.c init, _WIN32), and what this file calls it with. */
+const WINDOWS_FUNCTIONS = [
+  "open",
+  "bind",
+  "localAddress",
+  "setOption",
+  "getOption",
+  "send",
+  "close",
+  "isRetryable",
+  "onComplete",
+  "recvOverlapped",
+  "setConnReset",
+  "cancelReceive",
+  "recv",
+  "pending",
+];
+
 /** Every function the POSIX binding exports, and what this file calls it with. */
-export const KNOWN_FUNCTIONS = [
+const POSIX_FUNCTIONS = [
   "open",
   "bind",
   "localAddress",
@@ -43,6 +89,9 @@ export const KNOWN_FUNCTIONS = [
   "want",
   "unwatch",
 ];
+
+/** Every function this OS's binding exports. */
+export const KNOWN_FUNCTIONS = WINDOWS ? WINDOWS_FUNCTIONS : POSIX_FUNCTIONS;
 
 const LOOPBACK = new Uint8Array([127, 0, 0, 1]);
 const FOREVER = 987654;
@@ -79,6 +128,24 @@ const nonNeg = { what: "a number >= 0", test: (r) => typeof r === "number" && Nu
 const positive = { what: "a number > 0", test: (r) => typeof r === "number" && Number.isInteger(r) && r > 0 };
 const equals = (v) => ({ what: String(v), test: (r) => r === v });
 const isExternal = { what: "a watcher (an external)", test: (r) => typeof r === "object" && r !== null };
+
+/**
+ * Windows: whether a send or receive that succeeds at once completes during its call
+ * (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, win.c), or returns -WSA_IO_PENDING and completes
+ * through the port (WSASENDTO_WIN_SKIP_ON_SUCCESS=0, read by the addon at its load).
+ */
+const SKIP_ON_SUCCESS = process.env.WSASENDTO_WIN_SKIP_ON_SUCCESS !== "0";
+const isPending = { what: "-WSA_IO_PENDING", test: (r) => r === -WSA.WSA_IO_PENDING };
+/**
+ * A send (or receive) of n bytes that Winsock takes: POSIX, n. Windows: n during the call
+ * (Windows may still pend one now and then: -WSA_IO_PENDING); -WSA_IO_PENDING when every
+ * completion goes through the port.
+ */
+function done(n) {
+  if (!WINDOWS) return equals(n);
+  if (!SKIP_ON_SUCCESS) return isPending;
+  return { what: `${n} (completed during the call), or -WSA_IO_PENDING`, test: (r) => r === n || r === -WSA.WSA_IO_PENDING };
+}
 
 // ---------------------------------------------------------------------------------
 // Hostile values
@@ -208,7 +275,16 @@ export function openContext(b) {
   // A large receive buffer: many cases send to rx.
   b.setOption(rx, 4, 2, 1 << 22);
   const watcher = b.watch ? retain(b.watch(h, () => {})) : null;
-  return { h, rx, rxPort, unbound, watcher };
+  // Windows: a bound socket nothing is sent to (overlapped receives posted there pend,
+  // and are cancelled), and the completions of pending sends and receives, recorded. The
+  // recorder replaces the library's callback (loadBinding registered it): nothing in a
+  // process that runs these cases sends through the library.
+  const idle = WINDOWS ? b.open(4) : -1;
+  if (WINDOWS && (idle < 0 || b.bind(idle, 4, LOOPBACK, 0) !== 0)) throw new Error(`idle socket: ${idle}`);
+  const completions = [];
+  const onCompletion = (id, status, bytes, flags) => completions.push([id, status, bytes, flags]);
+  if (WINDOWS && b.onComplete(onCompletion) !== 0) throw new Error("onComplete failed");
+  return { h, rx, rxPort, unbound, watcher, idle, completions, onCompletion };
 }
 
 export function closeContext(b, ctx) {
@@ -217,6 +293,24 @@ export function closeContext(b, ctx) {
   b.close(ctx.h);
   b.close(ctx.rx);
   b.close(ctx.unbound);
+  if (ctx.idle >= 0) b.close(ctx.idle);
+}
+
+/** Windows: ids for overlapped receives, unique in the process (sends use 0: nobody waits for them). */
+let lastId = 1_000_000;
+export function nextId() {
+  return ++lastId;
+}
+
+/**
+ * Windows: a receive pending on ctx.idle (nothing is ever sent there) under a fresh id;
+ * the id, or throws. It completes (aborted) once cancelled, or when the socket closes.
+ */
+export function postIdle(b, ctx) {
+  const id = nextId();
+  const r = b.recvOverlapped(ctx.idle, 4, [new Uint8Array(64)], 0, id, new Uint8Array(24));
+  if (r !== -WSA.WSA_IO_PENDING) throw new Error(`recvOverlapped on the idle socket returned ${r}`);
+  return id;
 }
 
 /**
@@ -225,6 +319,13 @@ export function closeContext(b, ctx) {
  */
 function signatures(b, ctx) {
   const small = () => [new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])];
+  /** Receives (bounded) whatever earlier cases sent to rx, then sends it one 8-byte datagram. */
+  const drainThenSend = async () => {
+    const sink = [new Uint8Array(65536)];
+    for (let i = 0; i < 100000 && b.recv(ctx.rx, 4, sink, false, new Uint8Array(24)) >= 0; i++);
+    b.send(ctx.h, 4, small(), LOOPBACK, ctx.rxPort, 0, 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  };
   return {
     open: { params: [["family", () => 4]], valid: positive, cleanup: (r) => r >= 0 && b.close(r) },
     bind: {
@@ -271,10 +372,10 @@ function signatures(b, ctx) {
         ["address", () => LOOPBACK],
         ["int", () => ctx.rxPort],
         ["int", () => 0],
-        // The operation id: Windows only, not read on POSIX.
-        ["ignored", () => 0],
+        // The operation id: Windows reads it (an integer up to 2**53 - 1), POSIX does not.
+        [WINDOWS ? "int" : "ignored", () => 0],
       ],
-      valid: equals(8),
+      valid: done(8),
     },
     sendArgs: {
       params: [
@@ -344,6 +445,38 @@ function signatures(b, ctx) {
     groSupported: { params: [["ignored", () => undefined]], valid: isBool },
     close: { params: [["handle", () => b.open(4)]], valid: isZero },
     isRetryable: { params: [["int", () => E.EAGAIN]], valid: isTrue, refused: isFalse },
+    // Windows only (win.c). The completion callback: the recorder openContext registered.
+    onComplete: { params: [["fn", () => ctx.onCompletion]], valid: isZero },
+    // One overlapped WSARecvFrom on rx, where a datagram is sent first (what earlier cases
+    // sent is received before): 8 bytes at once (or pending, then completed through the
+    // port with them).
+    recvOverlapped: {
+      params: [
+        ["handle", () => ctx.rx],
+        ["family", () => 4],
+        ["views", () => [new Uint8Array(2048)]],
+        ["int", () => 0],
+        ["int", () => nextId()],
+        ["out24", () => new Uint8Array(24)],
+      ],
+      valid: done(8),
+      prepare: drainThenSend,
+    },
+    // The id of a receive pending on the idle socket (posted just before).
+    cancelReceive: {
+      params: [["int", () => postIdle(b, ctx)]],
+      valid: isZero,
+    },
+    // SIO_UDP_CONNRESET, on = 0 or 1 (a number).
+    setConnReset: {
+      params: [
+        ["handle", () => ctx.h],
+        ["int", () => 1],
+      ],
+      valid: isZero,
+    },
+    // FIONREAD on rx.
+    pending: { params: [["handle", () => ctx.rx]], valid: nonNeg },
     recv: {
       params: [
         ["handle", () => ctx.rx],
@@ -352,12 +485,10 @@ function signatures(b, ctx) {
         ["bool", () => false],
         ["out24", () => new Uint8Array(24)],
       ],
-      // A datagram is sent to rx first, and given a moment to arrive.
+      // What earlier cases sent to rx is received first; then one datagram is sent to rx,
+      // and given a moment to arrive.
       valid: equals(8),
-      prepare: async () => {
-        b.send(ctx.h, 4, small(), LOOPBACK, ctx.rxPort, 0, 0);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      },
+      prepare: drainThenSend,
     },
     takeError: { params: [["handle", () => ctx.h]], valid: isZero },
     drops: { params: [["handle", () => ctx.rx]], valid: nonNeg },
@@ -466,6 +597,10 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
     drops: (h) => [h],
     close: (h) => [h],
     watch: (h) => [h, () => {}],
+    // Windows (win.c looks the handle up among the addon's sockets first: WSAENOTSOCK).
+    recvOverlapped: (h) => [h, 4, [new Uint8Array(64)], 0, nextId(), new Uint8Array(24)],
+    setConnReset: (h) => [h, 1],
+    pending: (h) => [h],
   };
   for (const [fn, call] of Object.entries(handleCalls)) {
     add(fn, "a closed handle", () => call(closedHandle(b)), fn === "watch" ? neg() : neg(EBADF));
@@ -533,8 +668,8 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
   const orNeg = (x) => ({ what: `${x.what}, or a negative errno`, test: (r) => x.test(r) || neg().test(r) });
   const fault = [neg(EFAULT), neg(EFAULT), neg(EFAULT), neg(EFAULT)];
   const inval = [neg(EINVAL), neg(EINVAL), neg(EINVAL), neg(EINVAL)];
-  const empty = [equals(0), negOrZero, negOrZero, equals(1)];
-  const bytes = (n) => [equals(n), orNeg(equals(n)), anyInt, equals(1)];
+  const empty = [done(0), negOrZero, negOrZero, equals(1)];
+  const bytes = (n) => [done(n), orNeg(equals(n)), anyInt, equals(1)];
   const badViews = [
     ["a detached view", () => [detached(64)], empty],
     ["a zero-length view", () => [new Uint8Array(0)], empty],
@@ -875,6 +1010,8 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
   );
   add("watch", "a callback that is an object", () => [ctx.h, {}], neg(EINVAL));
   add("watch", "a callback that is a class instance", () => [ctx.h, new Date()], neg(EINVAL));
+  if (WINDOWS) cases.push(...windowsCases(b, ctx, badViews, new Set([fault[2], inval[2]])));
+
   // A getter of the caller's that throws: its own exception comes back, nothing else.
   const thrownByGetter = new Error("getter of the caller");
   const throwingViews = () => {
@@ -890,6 +1027,116 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
   add("send", "views: an element getter that throws", () => [ctx.h, 4, throwingViews(), ...dest(), 0, 0], neg(EFAULT), {
     throws: () => thrownByGetter,
   });
+  return cases;
+}
+
+/**
+ * Windows' own functions (win.c): overlapped receives, their cancellation, SIO_UDP_CONNRESET
+ * and FIONREAD. A receive that passes the checks on the idle socket pends (nothing is sent
+ * there): each such case cancels it again (its completion, aborted, goes to the recorder),
+ * so that no receive stays posted. `badViews` are send's and recv's view lists, and
+ * `refusedViews` the expectations of recv's column that refuse them.
+ */
+function windowsCases(b, ctx, badViews, refusedViews) {
+  const cases = [];
+  const add = (fn, name, args, expect, extra) => cases.push(kase(fn, name, args, expect, extra));
+  const out24 = () => new Uint8Array(24);
+  const v64 = () => [new Uint8Array(64)];
+  /** A receive on the idle socket with these arguments after (handle, family); cancelled if it pends. */
+  const idleRecv = (name, rest, expect) => {
+    let id = -1;
+    add(
+      "recvOverlapped",
+      name,
+      () => {
+        const args = [ctx.idle, 4, ...rest()];
+        id = args[4];
+        return args;
+      },
+      expect,
+      { cleanup: (r) => r === -WSA.WSA_IO_PENDING && b.cancelReceive(id) },
+    );
+  };
+  idleRecv("valid, nothing waits (pending, then cancelled)", () => [v64(), 0, nextId(), out24()], isPending);
+  idleRecv("flags MSG_PEEK (accepted)", () => [v64(), 2, nextId(), out24()], isPending);
+  idleRecv("flags 2**32", () => [v64(), 2 ** 32, nextId(), out24()], neg(EINVAL));
+  idleRecv("id 2**53 (past the integers)", () => [v64(), 0, 2 ** 53, out24()], neg(EINVAL));
+  idleRecv("id -1", () => [v64(), 0, -1, out24()], neg(EINVAL));
+  idleRecv("a 23-byte out", () => [v64(), 0, nextId(), new Uint8Array(23)], neg(EFAULT));
+  idleRecv("a detached out", () => [v64(), 0, nextId(), detached(24)], neg(EFAULT));
+  idleRecv("an Int16Array out", () => [v64(), 0, nextId(), new Int16Array(12)], neg(EFAULT));
+  idleRecv(
+    "a view of the out as the view",
+    () => {
+      const out = out24();
+      return [[out], 0, nextId(), out];
+    },
+    isPending,
+  );
+  // The views send and recv get: refused the same way; the accepted ones post a receive.
+  for (const [label, views, [, , recvX]] of badViews) {
+    // No views: the addon hands Winsock zero WSABUFs, which Winsock may refuse (WSAEINVAL)
+    // or post (Wine 8 does): either, never a crash.
+    const noBuffers = {
+      what: "-WSAEINVAL or -WSA_IO_PENDING (Winsock's answer to zero WSABUFs)",
+      test: (r) => r === -EINVAL || r === -WSA.WSA_IO_PENDING,
+    };
+    const expect = refusedViews.has(recvX) ? recvX : label === "no views" ? noBuffers : isPending;
+    idleRecv(`views: ${label}`, () => [views(), 0, nextId(), out24()], expect);
+  }
+  add("recvOverlapped", "an unbound socket", () => [ctx.unbound, 4, v64(), 0, nextId(), out24()], neg());
+  add("recvOverlapped", "no arguments", () => [], neg(EINVAL));
+  // A datagram larger than the views, on a socket of its own: its first part, truncated.
+  const own = { fd: -1, port: 0, out: out24() };
+  add(
+    "recvOverlapped",
+    "a 100-byte datagram into 8 bytes (truncated: WSAEMSGSIZE in out)",
+    () => [own.fd, 4, [new Uint8Array(8)], 0, nextId(), own.out],
+    // WSAEMSGSIZE is a failure at once (no skip mode involved): the glue reports it during the call.
+    { what: "8, out[19] = 1 (truncated)", test: (r) => r === 8 && own.out[19] === 1 },
+    {
+      prepare: async () => {
+        own.fd = b.open(4);
+        b.bind(own.fd, 4, LOOPBACK, 0);
+        own.port = b.localAddress(own.fd, 4, new Uint8Array(16));
+        b.send(ctx.h, 4, [new Uint8Array(100)], LOOPBACK, own.port, 0, 0);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      },
+      // Closing cancels a receive still pending (aborted, through the port).
+      cleanup: () => b.close(own.fd),
+    },
+  );
+
+  // cancelReceive: ids that name no pending receive of this environment.
+  add("cancelReceive", "an id never posted", () => [nextId()], neg(WSA.WSA_INVALID_HANDLE));
+  add("cancelReceive", "id 0", () => [0], neg(WSA.WSA_INVALID_HANDLE));
+  add("cancelReceive", "id 2**53 - 1", () => [2 ** 53 - 1], neg(WSA.WSA_INVALID_HANDLE));
+  add("cancelReceive", "no arguments", () => [], neg(EINVAL));
+  add(
+    "cancelReceive",
+    "a receive that completed during its call (never pending)",
+    () => {
+      const id = nextId();
+      const r = b.recvOverlapped(ctx.unbound, 4, v64(), 0, id, out24());
+      return r === -WSA.WSA_IO_PENDING ? [nextId()] : [id];
+    },
+    neg(WSA.WSA_INVALID_HANDLE),
+  );
+
+  // setConnReset: on is the number 0 or 1.
+  add("setConnReset", "on = 0", () => [ctx.h, 0], isZero);
+  add("setConnReset", "on = 2", () => [ctx.h, 2], neg(EINVAL));
+  add("setConnReset", "on = true (a boolean)", () => [ctx.h, true], neg(EINVAL));
+  add("setConnReset", "no arguments", () => [], neg(EINVAL));
+
+  // pending: FIONREAD.
+  add("pending", "the idle socket (nothing waits)", () => [ctx.idle], isZero);
+  add("pending", "an unbound socket", () => [ctx.unbound], isZero);
+  add("pending", "no arguments", () => [], neg(EINVAL));
+
+  // onComplete: only a function.
+  add("onComplete", "no arguments", () => [], neg(EINVAL));
+  add("onComplete", "a class instance", () => [new Date()], neg(EINVAL));
   return cases;
 }
 

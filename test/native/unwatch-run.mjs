@@ -18,6 +18,10 @@ if (typeof b === "string") {
   console.log(JSON.stringify({ error: b }));
   process.exit(2);
 }
+if (typeof b.watch !== "function") {
+  console.log(JSON.stringify({ error: "this binding has no watchers (Windows: readiness is polled in JavaScript)" }));
+  process.exit(2);
+}
 const ctx = openContext(b);
 const mode = process.argv[2] ?? "cases";
 let out;
