@@ -78,6 +78,16 @@ export interface Deviations {
    * steps (THROTTLED); on plain loopback Wine never lets a send wait.
    */
   readonly pendingSendsDelivered: boolean;
+  /**
+   * A pending receive whose buffers the caller detached (transferred) or shrank before a
+   * datagram came fails with WSAEFAULT and leaves the datagram for the next receive: the
+   * backend reaches the buffers only with a datagram in hand. False: the receive was
+   * handed to Winsock at its call (native on Windows), and Winsock took the next datagram
+   * for it; the receive fails with WSAEFAULT and that datagram is lost. Either way the
+   * caller's memory is never written after it changed (on Windows the backend receives
+   * into a buffer of its own and copies).
+   */
+  readonly detachedReceiveKeepsDatagram: boolean;
 }
 
 /**
@@ -134,6 +144,7 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       fionreadCountsAll: { linux: true, darwin: true, win32: true, wine: true },
       boundSourceKept: { linux: true, darwin: true, win32: true, wine: false },
       pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: false },
+      detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: true, wine: true },
     }),
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
@@ -156,6 +167,7 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       fionreadCountsAll: { linux: false, darwin: false, win32: true, wine: false },
       boundSourceKept: { linux: true, darwin: true, win32: true, wine: false },
       pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: true },
+      detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: false, wine: false },
     }),
   },
 ];

@@ -82,7 +82,8 @@ export interface NativeBinding {
    * Windows: one overlapped WSARecvFrom straight into `views` (no copy), `flags` 0 or
    * `MSG_PEEK`. The bytes received (completed at once, `out` filled), -WSA_IO_PENDING
    * (completes later through the `onComplete` callback with this `id`, `out` filled
-   * first; the addon keeps `views` and `out` alive until then), or -WSA code (failed at
+   * first; the addon keeps `views` and `out` alive until then, but cannot stop the caller
+   * detaching them: the backend passes a view of its own), or -WSA code (failed at
    * once: nothing completes). `out` (24 bytes): the source address (0..15), port (16..17,
    * big-endian), family (18), whether the datagram was truncated (19: `WSAEMSGSIZE`), the
    * message flags (20..23, little-endian).
@@ -227,6 +228,24 @@ const MAX_DROPPED_PER_RECEIVE = 64;
 // recv's out-parameter and the sink for dropped datagrams; one receive runs at a time.
 const received = new Uint8Array(24);
 const scratch = new Uint8Array(1);
+/**
+ * Windows: the most bytes a datagram can carry (IPv6's 65527 and IPv4's 65507 fit), so the
+ * size of the backend's own buffer for a receive posted over more than that.
+ */
+const MAX_DATAGRAM = 65536;
+/** Windows: how many spare MAX_DATAGRAM buffers one socket keeps for its next receives. */
+const MAX_SPARE_BUFFERS = 4;
+
+/** Copies the first `bytes` bytes of `from` over `views`, in order (they were checked intact). */
+function scatter(from: Uint8Array, bytes: number, views: readonly Uint8Array[]): void {
+  let at = 0;
+  for (let i = 0; i < views.length && at < bytes; i++) {
+    const view = views[i] as Uint8Array;
+    const n = Math.min(view.length, bytes - at);
+    view.set(from.subarray(at, at + n));
+    at += n;
+  }
+}
 
 // The source of the last datagram received and its Endpoint: a flood from one sender gets
 // one object (one address string) for all its datagrams, not one each. Endpoints are
@@ -460,6 +479,8 @@ class NativeSocket implements BackendSocket {
   readonly #cancelled = new WeakSet<Completion>();
   /** Windows: receives handed to Winsock (or about to be handed again) and not yet complete. */
   #posted = 0;
+  /** Windows: MAX_DATAGRAM buffers of the backend's own that Winsock let go, for the next receives. */
+  readonly #spare: Uint8Array[] = [];
   /** Windows: this socket's turn of the readiness poll ({@link pollReadiness}), while it is in. */
   readonly #pollReady = (): void => this.#notifyReady();
   #polling = false;
@@ -618,6 +639,15 @@ class NativeSocket implements BackendSocket {
 
   sendMany(items: readonly BatchItem[], flags: number): void {
     const b = this.#b;
+    if (b.errors === "win32") {
+      // Windows: one overlapped WSASendTo each, completed at once or through the port.
+      for (const { views, to, completion } of items) {
+        const outcome = this.#sendOverlapped(views, to, flags, completion);
+        if (outcome >= 0) completion.complete(0, outcome);
+        else if (outcome !== SEND_PENDING) completion.complete(-outcome, 0);
+      }
+      return;
+    }
     // Sends coalesced before these go first.
     if (this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
     let next = 0;
@@ -1158,7 +1188,8 @@ class NativeSocket implements BackendSocket {
   }
 
   /**
-   * Windows: an overlapped WSARecvFrom straight into the caller's buffers. Winsock serves
+   * Windows: an overlapped WSARecvFrom (into the backend's own buffer, see
+   * {@link #postReceive}). Winsock serves
    * posted receives in posting order, one datagram each, so they go to it at once; but on
    * a connected socket one at a time does (the others wait here, in order), because a
    * datagram from someone else is dropped and its receive posted again, which must not
@@ -1188,14 +1219,23 @@ class NativeSocket implements BackendSocket {
    * Hands one receive to Winsock: completed now (a datagram was waiting), pending (the
    * port reports it), or failed at once (the code returned; it is still the caller's).
    * `dropped` counts datagrams from others it dropped without waiting.
+   *
+   * Winsock writes into the backend's own buffer, never the caller's: a pending receive
+   * holds its buffers until a datagram comes, and the caller may detach (transfer) or
+   * shrink them meanwhile, which would free the memory Winsock writes into. The datagram
+   * is copied to the caller's buffers when it completes, if they are still whole (else the
+   * receive fails with WSAEFAULT). The buffer is as large as the caller's (truncation is
+   * the same), at most MAX_DATAGRAM; it also keeps another sender's datagram, which a
+   * connected socket drops, out of the caller's buffers.
    */
   #postReceive(r: PostedReceive, dropped: number): number {
     const out = new Uint8Array(24);
     const id = nextOperationId++;
+    const own = r.byteLength === 0 ? null : this.#bufferFor(r.byteLength);
     const n = (this.#b.recvOverlapped as NonNullable<NativeBinding["recvOverlapped"]>)(
       this.#h,
       this.#family,
-      r.views,
+      own ? [own] : r.views,
       r.flags & MSG_PEEK,
       id,
       out,
@@ -1203,21 +1243,45 @@ class NativeSocket implements BackendSocket {
     if (n === -WSA_IO_PENDING) {
       this.#withWinsock.set(r.completion, id);
       receivesById.set(id, (status, bytes, flags) => {
+        // The addon let go of `own` before this call.
         this.#withWinsock.delete(r.completion);
-        this.#received(r, out, status, bytes, flags, 0);
+        this.#received(r, out, status, bytes, flags, 0, own);
         this.#readinessMayHaveChanged();
       });
       return 0;
     }
     if (n < 0) return -n;
-    this.#received(r, out, out[19] === 1 ? WSAEMSGSIZE : 0, n, messageFlags(out), dropped);
+    this.#received(r, out, out[19] === 1 ? WSAEMSGSIZE : 0, n, messageFlags(out), dropped, own);
     return 0;
   }
 
-  /** Windows: a posted receive got a datagram (status 0 or WSAEMSGSIZE) or an error. */
-  #received(r: PostedReceive, out: Uint8Array, status: number, bytes: number, flags: number, dropped: number): void {
+  /** Windows: a buffer of the backend's own for a receive over `byteLength` bytes (> 0). */
+  #bufferFor(byteLength: number): Uint8Array {
+    // Never from Buffer's shared pool: whoever holds a pooled Buffer could detach the pool.
+    if (byteLength < MAX_DATAGRAM) return new Uint8Array(byteLength);
+    return this.#spare.pop() ?? new Uint8Array(MAX_DATAGRAM);
+  }
+
+  /** Windows: a MAX_DATAGRAM buffer Winsock let go and nothing uses serves a later receive. */
+  #spareAgain(own: Uint8Array | null): void {
+    if (own && own.length === MAX_DATAGRAM && this.#spare.length < MAX_SPARE_BUFFERS) this.#spare.push(own);
+  }
+
+  /**
+   * Windows: a posted receive got a datagram (status 0 or WSAEMSGSIZE; its bytes in `own`
+   * when the backend's buffer took them) or an error. Winsock is done with `own`.
+   */
+  #received(
+    r: PostedReceive,
+    out: Uint8Array,
+    status: number,
+    bytes: number,
+    flags: number,
+    dropped: number,
+    own: Uint8Array | null,
+  ): void {
     const datagram = status === 0 || status === WSAEMSGSIZE;
-    const from = datagram ? endpointOf(out[18] === 4 ? 4 : 6, out) : null;
+    let from = datagram ? endpointOf(out[18] === 4 ? 4 : 6, out) : null;
     const peer = this.#peer;
     if (from && peer && (peer.address !== from.address || peer.port !== from.port)) {
       // Not from the peer: dropped, as a connected socket drops it; the receive waits on.
@@ -1225,12 +1289,24 @@ class NativeSocket implements BackendSocket {
         this.#finishReceive(r, WSA_OPERATION_ABORTED);
         return;
       }
+      this.#spareAgain(own);
       if ((r.flags & MSG_PEEK) !== 0) this.#discardPeeked();
       if (dropped + 1 < MAX_DROPPED_PER_RECEIVE) this.#repostReceive(r, dropped + 1);
       else setImmediate(() => this.#repostReceive(r, 0)); // many in a row: let the loop breathe
       return;
     }
     this.#posted--;
+    if (datagram && own) {
+      if (viewsIntact(r.views, r.byteLength)) {
+        scatter(own, bytes, r.views);
+      } else {
+        // Detached or shrunk while Winsock held the receive: its datagram is lost with it.
+        from = null;
+        status = WSAEFAULT;
+        bytes = 0;
+      }
+    }
+    this.#spareAgain(own);
     if (from) {
       r.completion.from = from;
       r.completion.flags = flags;

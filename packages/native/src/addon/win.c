@@ -8,9 +8,11 @@
  * glue (ws_op_done), which hands it to JavaScript through a thread-safe function.
  * Error numbers are WSA codes, as Winsock gives them.
  *
- * Receives take the same road: one overlapped WSARecvFrom straight into the caller's
- * buffers, completed at once when a datagram waits (skip-on-success) or by its packet.
- * Winsock satisfies posted receives in posting order, one datagram each.
+ * Receives take the same road: one overlapped WSARecvFrom straight into the buffers it is
+ * given, completed at once when a datagram waits (skip-on-success) or by its packet.
+ * Winsock satisfies posted receives in posting order, one datagram each. (The backend gives
+ * buffers of its own, never the program's, which the program could detach while Winsock
+ * holds them: packages/native/src/index.ts, #postReceive.)
  *
  * WSASENDTO_WIN_SKIP_ON_SUCCESS=0 in the environment (read once, at the first load) leaves
  * the skip mode off, so that every send and receive completes through the port: a test
