@@ -178,30 +178,22 @@ function makeTest(skip) {
     const opts = { timeout: timeoutOf(options), skip: skip || options?.skip === true || !fn };
     return nodeTest.it(String(name), opts, fn ? body(fn, (ctx) => [ctx]) : undefined);
   };
+  // One test per row, named from the template; argsFor(row, context) is what fn gets.
+  const rowsOf = (argsFor) => (rows) => (name, a, b) => {
+    const { fn, options } = split(a, b);
+    [...rows].forEach((row, i) => {
+      const opts = { timeout: timeoutOf(options), skip };
+      nodeTest.it(
+        formatName(name, row, i),
+        opts,
+        body(fn, (ctx) => argsFor(row, ctx)),
+      );
+    });
+  };
   // each: rows that are arrays are spread into the arguments; no context.
-  define.each = (rows) => (name, a, b) => {
-    const { fn, options } = split(a, b);
-    [...rows].forEach((row, i) => {
-      const opts = { timeout: timeoutOf(options), skip };
-      nodeTest.it(
-        formatName(name, row, i),
-        opts,
-        body(fn, () => (Array.isArray(row) ? row : [row])),
-      );
-    });
-  };
+  define.each = rowsOf((row) => (Array.isArray(row) ? row : [row]));
   // for: each row as one argument, then the context.
-  define.for = (rows) => (name, a, b) => {
-    const { fn, options } = split(a, b);
-    [...rows].forEach((row, i) => {
-      const opts = { timeout: timeoutOf(options), skip };
-      nodeTest.it(
-        formatName(name, row, i),
-        opts,
-        body(fn, (ctx) => [row, ctx]),
-      );
-    });
-  };
+  define.for = rowsOf((row, ctx) => [row, ctx]);
   return define;
 }
 
