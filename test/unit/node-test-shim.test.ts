@@ -16,8 +16,12 @@ describe("the node:test lane's Vitest shim", () => {
   it("runs a Vitest-style file: 8 passed, 1 failed on purpose, 2 skipped, hooks in Vitest's order", {
     timeout: 60_000,
   }, async () => {
+    // A runner of its own, also when this file itself runs under node --test (the Wine
+    // lane), whose NODE_TEST_CONTEXT would make the inner runner report to this one.
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile(process.execPath, [runner, sample], { cwd: root, timeout: 50_000 }, (err, stdout) => {
+      execFile(process.execPath, [runner, sample], { cwd: root, env, timeout: 50_000 }, (err, stdout) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout });
       });
     });
