@@ -88,6 +88,21 @@ export interface Deviations {
    * into a buffer of its own and copies).
    */
   readonly detachedReceiveKeepsDatagram: boolean;
+  /**
+   * An overlapped receive that finds a datagram waiting completes during its call (returns
+   * 0, flags and bytes filled), as Winsock does with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS.
+   * False: it returns WSA_IO_PENDING and completes through the completion port (the native
+   * addon on Windows with WSASENDTO_WIN_SKIP_ON_SUCCESS=0, the Wine lane's second mode).
+   */
+  readonly immediateReceive: boolean;
+  /**
+   * An AbortSignal withdraws a send still waiting for room (it rejects
+   * WSA_OPERATION_ABORTED and is never sent). False (native on Windows): every send is with
+   * Winsock from its call (an overlapped WSASendTo that pends inside Winsock), so nothing
+   * waits in the backend to withdraw; a signal aborting later leaves the send to complete,
+   * and be sent.
+   */
+  readonly abortWithdrawsSends: boolean;
 }
 
 /**
@@ -113,6 +128,13 @@ export const LANE: Lane =
  * really wait (WSA_IO_PENDING), which Wine's plain loopback never makes them do.
  */
 export const THROTTLED = LANE === "wine" && process.env.WSASENDTO_WINE_NETNS === "1";
+
+/**
+ * The native addon on Windows completes at the call what Winsock completes at once
+ * (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS), unless WSASENDTO_WIN_SKIP_ON_SUCCESS=0 sends every
+ * completion through the port: the Wine lane runs the suite both ways.
+ */
+const SKIP_ON_SUCCESS = process.env.WSASENDTO_WIN_SKIP_ON_SUCCESS !== "0";
 
 /** One deviation's value on each lane: a column per lane. */
 type PerLane<T> = Readonly<Record<Lane, T>>;
@@ -145,6 +167,8 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       boundSourceKept: { linux: true, darwin: true, win32: true, wine: false },
       pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: false },
       detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: true, wine: true },
+      immediateReceive: { linux: true, darwin: true, win32: true, wine: true },
+      abortWithdrawsSends: { linux: true, darwin: true, win32: true, wine: true },
     }),
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
@@ -153,8 +177,14 @@ export const BACKENDS: readonly BackendUnderTest[] = [
   {
     name: "native",
     deviations: onThisLane({
-      // Coalescing needs sendmmsg (Linux); Windows' WSASendTo completes each send at its call.
-      immediateCompletion: { linux: "lone", darwin: "always", win32: "always", wine: "always" },
+      // Coalescing needs sendmmsg (Linux); Windows' WSASendTo completes each send at its call
+      // (through the port instead with WSASENDTO_WIN_SKIP_ON_SUCCESS=0: never during it).
+      immediateCompletion: {
+        linux: "lone",
+        darwin: "always",
+        win32: SKIP_ON_SUCCESS ? "always" : "never",
+        wine: SKIP_ON_SUCCESS ? "always" : "never",
+      },
       dontRouteReachesKernel: { linux: true, darwin: true, win32: true, wine: true },
       kernelGso: { linux: true, darwin: false, win32: false, wine: false },
       // Linux through IP_RECVERR; Windows' own Winsock reports it (SIO_UDP_CONNRESET is on
@@ -168,6 +198,8 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       boundSourceKept: { linux: true, darwin: true, win32: true, wine: false },
       pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: true },
       detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: false, wine: false },
+      immediateReceive: { linux: true, darwin: true, win32: SKIP_ON_SUCCESS, wine: SKIP_ON_SUCCESS },
+      abortWithdrawsSends: { linux: true, darwin: true, win32: false, wine: false },
     }),
   },
 ];

@@ -305,8 +305,15 @@ export interface Peer {
   send(data: Uint8Array | string, port: number): Promise<void>;
 }
 
-/** Opens a {@link Peer} (closed when the test finishes). */
-export async function openPeer(onFinished: (fn: () => Promise<void>) => void, type: "udp4" | "udp6" = "udp4"): Promise<Peer> {
+/**
+ * Opens a {@link Peer} (closed when the test finishes). With `connected` (for a peer that
+ * floods one socket), see below.
+ */
+export async function openPeer(
+  onFinished: (fn: () => Promise<void>) => void,
+  type: "udp4" | "udp6" = "udp4",
+  { connected: connectFirst = false }: { connected?: boolean } = {},
+): Promise<Peer> {
   const socket = dgram.createSocket(type);
   const address = type === "udp4" ? LOOPBACK4 : LOOPBACK6;
   await new Promise<void>((resolve, reject) => {
@@ -317,10 +324,58 @@ export async function openPeer(onFinished: (fn: () => Promise<void>) => void, ty
     });
   });
   onFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  if (!connectFirst)
+    return {
+      port: socket.address().port,
+      send: (data, port) =>
+        new Promise<void>((resolve, reject) => socket.send(data, port, address, (e) => (e ? reject(e) : resolve()))),
+    };
+  // `connected`: the socket is connect()ed to the port it sends to (at its first send
+  // there), and sends name no destination: an overlapped WSASendTo that pends under Wine 8
+  // keeps a pointer to its destination and reads it later (test/backends.ts,
+  // pendingSendsDelivered), and libuv's lives on its stack; with none (NULL, a connected
+  // socket) every send that waits is delivered. A send to another port waits for those in
+  // flight, then connects the socket there. (Being connected, it receives only from that
+  // port, and reports an ICMP error of an earlier send on a later one.)
+  let connected: number | null = null;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  let turn: Promise<void> = Promise.resolve();
+  const connectTo = async (port: number): Promise<void> => {
+    for (let i = 0; i < 1000 && inFlight > 0; i++) await new Promise<void>((resolve) => (idle = resolve));
+    if (connected !== null) socket.disconnect();
+    connected = null;
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.connect(port, address, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    connected = port;
+  };
+  const sendNow = (data: Uint8Array | string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      inFlight++;
+      socket.send(data, (e) => {
+        if (--inFlight === 0 && idle) {
+          const wake = idle;
+          idle = null;
+          wake();
+        }
+        if (e) reject(e);
+        else resolve();
+      });
+    });
   return {
     port: socket.address().port,
-    send: (data, port) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, address, (e) => (e ? reject(e) : resolve()))),
+    send: (data, port) => {
+      if (connected === port) return sendNow(data);
+      // The sends after a change of destination wait, in order, for the connect.
+      const next = turn.then(() => (connected === port ? undefined : connectTo(port)));
+      turn = next.catch(() => undefined);
+      return next.then(() => sendNow(data));
+    },
   };
 }
 

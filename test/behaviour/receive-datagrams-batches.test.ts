@@ -10,14 +10,18 @@ import { describe, expect, it } from "vitest";
 import { BACKENDS } from "../backends.js";
 import { expectWSAError, LOOPBACK4, openIdiomatic, openPeer, seq, sleep, T, within } from "../helpers.js";
 
-/** Sends `n` datagrams numbered from `from` (`seq(i, pad)`), in one run, in order. */
+/**
+ * Sends `n` datagrams numbered from `from` (`seq(i, pad)`), in one run, in order. The peers
+ * are connected (openPeer's `connected`): on the Wine lane's throttled loopback node:dgram's
+ * sends that wait are lost unless they name no destination (pendingSendsDelivered).
+ */
 async function burst(peer: { send(d: Uint8Array, port: number): Promise<void> }, port: number, from: number, n: number, pad = 0) {
   await Promise.all(Array.from({ length: n }, (_, k) => peer.send(seq(from + k, pad), port)));
 }
 
 describe.each(BACKENDS)("datagrams() in batches on $name", (backend) => {
   it("bursts while the loop waits: every datagram, in order, each its own Buffer", T, async ({ onTestFinished }) => {
-    const peer = await openPeer(onTestFinished);
+    const peer = await openPeer(onTestFinished, "udp4", { connected: true });
     const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 }, receiveBufferSize: 1 << 20 });
     const port = sock.localAddress()?.port ?? 0;
     const N = 600;
@@ -42,7 +46,7 @@ describe.each(BACKENDS)("datagrams() in batches on $name", (backend) => {
   });
 
   it("truncation at maxSize: larger datagrams are cut there (truncated), the others whole", T, async ({ onTestFinished }) => {
-    const peer = await openPeer(onTestFinished);
+    const peer = await openPeer(onTestFinished, "udp4", { connected: true });
     const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
     const port = sock.localAddress()?.port ?? 0;
     const sizes = [4, 16, 17, 1000, 16, 5];
@@ -60,7 +64,7 @@ describe.each(BACKENDS)("datagrams() in batches on $name", (backend) => {
     "a break in the middle of a batch keeps the rest, in order, for receive() and the next loop",
     T,
     async ({ onTestFinished }) => {
-      const peer = await openPeer(onTestFinished);
+      const peer = await openPeer(onTestFinished, "udp4", { connected: true });
       const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
       const port = sock.localAddress()?.port ?? 0;
       await burst(peer, port, 0, 10, 60);
@@ -95,7 +99,7 @@ describe.each(BACKENDS)("datagrams() in batches on $name", (backend) => {
   );
 
   it("takes its turn with posted receives: a receive() posted first gets the first datagram", T, async ({ onTestFinished }) => {
-    const peer = await openPeer(onTestFinished);
+    const peer = await openPeer(onTestFinished, "udp4", { connected: true });
     const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
     const port = sock.localAddress()?.port ?? 0;
     const buf = Buffer.alloc(16);
@@ -112,7 +116,7 @@ describe.each(BACKENDS)("datagrams() in batches on $name", (backend) => {
   });
 
   it("close while the loop waits, or holds a batch: it ends, nothing after the close", T, async ({ onTestFinished }) => {
-    const peer = await openPeer(onTestFinished);
+    const peer = await openPeer(onTestFinished, "udp4", { connected: true });
     const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
     const port = sock.localAddress()?.port ?? 0;
     const seen: number[] = [];
@@ -139,7 +143,7 @@ describe.each(BACKENDS)("datagrams() in batches on $name", (backend) => {
   });
 
   it("abort while the loop waits after a burst: WSA_OPERATION_ABORTED, the rest kept", T, async ({ onTestFinished }) => {
-    const peer = await openPeer(onTestFinished);
+    const peer = await openPeer(onTestFinished, "udp4", { connected: true });
     const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 } });
     const port = sock.localAddress()?.port ?? 0;
     const controller = new AbortController();
@@ -164,7 +168,7 @@ describe.each(BACKENDS)("datagrams() in batches on $name", (backend) => {
   });
 
   it("SO_RCVBUF: what waits past it is dropped and counted; received + drops = sent", T, async ({ onTestFinished }) => {
-    const peer = await openPeer(onTestFinished);
+    const peer = await openPeer(onTestFinished, "udp4", { connected: true });
     const sock = openIdiomatic(backend, onTestFinished, { bind: { address: LOOPBACK4, port: 0 }, receiveBufferSize: 4096 });
     const port = sock.localAddress()?.port ?? 0;
     const N = 400;

@@ -17,6 +17,7 @@ import {
   openReceiver,
   type Peer,
   ref,
+  sleep,
   sync,
   T,
   udp4,
@@ -119,10 +120,10 @@ describe.each(BACKENDS)("sources and gathered sends on $name", (backend) => {
       const expected: Buffer[] = [];
       const ovs: ws.WSAOVERLAPPED[] = [];
       for (let i = 0; i < N; i++) {
-        // 2 to 5 views, 2 to 1,001 bytes each: the datagram's size changes from send to send.
-        const views = Array.from({ length: 2 + (i % 4) }, (_, v) =>
-          Buffer.alloc(2 + ((i * 131 + v * 71) % 1000), (i + v) & 0xff),
-        );
+        // 2 to 5 views, 2 to 701 bytes each: the datagram's size changes from send to send.
+        // At most 3,505 bytes: the Wine lane's throttled loopback (THROTTLED) has a 4 KiB
+        // token bucket, and tbf drops any packet larger than its bucket.
+        const views = Array.from({ length: 2 + (i % 4) }, (_, v) => Buffer.alloc(2 + ((i * 131 + v * 71) % 700), (i + v) & 0xff));
         views[0]?.writeUInt16BE(i, 0);
         expected.push(Buffer.concat(views));
         const ov = new ws.WSAOVERLAPPED();
@@ -144,6 +145,30 @@ describe.each(BACKENDS)("sources and gathered sends on $name", (backend) => {
         if (rc !== 0) expect(ws.WSAGetLastError()).toBe(ws.WSA_IO_PENDING);
       }
       await waitAll(ovs.map((ov) => ov.hEvent as ws.WSAEVENT));
+      if (!backend.deviations.pendingSendsDelivered) {
+        // Wine 8, dgram (only where sends wait): a send that waited in Winsock fails with
+        // WSAEFAULT or WSAEINVAL and never arrives; the others arrive with their own bytes.
+        const sent: number[] = [];
+        for (const [i, ov] of ovs.entries()) {
+          const total = (expected[i] as Buffer).length;
+          if (ov.Internal === 0) {
+            expect(ov.InternalHigh, `send ${i}`).toBe(total);
+            sent.push(i);
+          } else {
+            expect([i, ov.Internal, ov.InternalHigh], `send ${i}: sent, or WSAEFAULT/WSAEINVAL`).toEqual([
+              i,
+              ov.Internal === 0xc0000005 ? 0xc0000005 : 0xc000000d, // STATUS_ACCESS_VIOLATION, STATUS_INVALID_PARAMETER
+              0,
+            ]);
+          }
+        }
+        const got = await rx.waitFor(sent.length);
+        await sleep(200); // nothing else arrives
+        expect(got.length, "exactly the sends reported sent arrive").toBe(sent.length);
+        for (const [k, i] of sent.entries())
+          expect((got[k] as { msg: Buffer }).msg.equals(expected[i] as Buffer), `datagram ${i}`).toBe(true);
+        return;
+      }
       const got = await rx.waitFor(N);
       expect(got.length).toBe(N);
       for (let i = 0; i < N; i++)
