@@ -4,7 +4,9 @@
 # then answers WSASendTo with WSA_IO_PENDING, which plain loopback never does. Traffic
 # stays on that namespace's own loopback. Needs root (unshare -n, tc).
 #   scripts/wine/netns.sh [node options] script.mjs [args]
-# WSASENDTO_WINE_RATE (default 1mbit) sets the rate. Uses its own Wine prefix
+# WSASENDTO_WINE_TBF sets the whole tbf (default: "rate 1mbit burst 80kb latency 10s",
+# or "rate $WSASENDTO_WINE_RATE ..."); test.sh gives the suite test/netns/throttled.test.ts'
+# own. Uses its own Wine prefix
 # (prefix-netns in the cache): a wineserver already running for the main prefix lives in
 # the main namespace and would create the sockets there.
 set -euo pipefail
@@ -14,7 +16,8 @@ if [ "${WSASENDTO_WINE_IN_NETNS:-}" != 1 ]; then
   exec env WSASENDTO_WINE_IN_NETNS=1 unshare -n bash "${BASH_SOURCE[0]}" "$@"
 fi
 ip link set lo up
-tc qdisc add dev lo root tbf rate "${WSASENDTO_WINE_RATE:-1mbit}" burst 80kb latency 10s
+# shellcheck disable=SC2086 # the tbf parameters, word by word
+tc qdisc add dev lo root tbf ${WSASENDTO_WINE_TBF:-rate ${WSASENDTO_WINE_RATE:-1mbit} burst 80kb latency 10s}
 export WINEPREFIX="$WINE_CACHE/prefix-netns"
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   "$WINE" wineboot -i >"$WINE_CACHE/wineboot-netns.log" 2>&1
