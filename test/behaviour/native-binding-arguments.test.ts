@@ -96,7 +96,7 @@ describe.each(BACKENDS.filter((x) => x.name === "native"))("the $name backend's 
   it(`exports: errors is "${win ? "win32" : "posix"}", with that binding's functions and not the other's`, () => {
     for (const f of ["open", "bind", "localAddress", "setOption", "getOption", "send", "close", "isRetryable", "recv"])
       expect(typeof (b as unknown as Record<string, unknown>)[f], f).toBe("function");
-    const windowsOnly = ["onComplete", "recvOverlapped", "pending", "setConnReset", "cancelReceive"];
+    const windowsOnly = ["onComplete", "recvOverlapped", "pending", "setConnReset", "cancelReceive", "sendNow", "writable"];
     const posixOnly = ["watch", "want", "unwatch", "recvBatch", "sendBatch", "takeError"];
     const has = (f: string): boolean => typeof (b as unknown as Record<string, unknown>)[f] === "function";
     expect(windowsOnly.filter(has)).toEqual(win ? windowsOnly : []);
@@ -466,6 +466,68 @@ describe.each(BACKENDS.filter((x) => x.name === "native"))("the $name backend's 
           if (n === -WSA_IO_PENDING) expect((await completed([id]))[0]?.slice(0, 2)).toEqual([0, 4]);
           else expect(n).toBe(4);
           expect(next.toString("latin1", 0, 4)).toBe("next");
+        },
+      );
+
+      it(
+        win
+          ? "sendNow (a non-blocking send, answered during the call) and writable: hostile arguments, and the datagrams sent"
+          : "sendNow and writable are Windows' only (POSIX sends during the call, and watches for room)",
+        T,
+        async ({ onTestFinished }) => {
+          if (!win) {
+            expect([b.sendNow, b.writable]).toEqual([undefined, undefined]);
+            return;
+          }
+          const rx = await openReceiver();
+          onTestFinished(() => rx.close());
+          const buf = Buffer.from("n");
+          const holey = [buf, buf, buf];
+          delete holey[1];
+          const E = (k: Kind): number => -CODE[k];
+          const sn =
+            (...args: unknown[]) =>
+            () =>
+              call("sendNow", ...args);
+          expect(
+            wrong([
+              ["sendNow nothing", sn(), E("inval")],
+              ["sendNow handle 'x'", sn("x", 4, [buf], LOOP4, rx.port, 0), E("inval")],
+              ["sendNow handle -1", sn(-1, 4, [buf], LOOP4, rx.port, 0), E("inval")],
+              ["sendNow never opened", sn(NEVER_OPENED, 4, [buf], LOOP4, rx.port, 0), E("notsock")],
+              ["sendNow family 5", sn(h, 5, [buf], LOOP4, rx.port, 0), E("inval")],
+              ["sendNow short address", sn(h, 4, [buf], new Uint8Array(2), rx.port, 0), E("fault")],
+              ["sendNow port -1", sn(h, 4, [buf], LOOP4, -1, 0), E("inval")],
+              ["sendNow flags -1", sn(h, 4, [buf], LOOP4, rx.port, -1), E("inval")],
+              ["sendNow no flags", sn(h, 4, [buf], LOOP4, rx.port), E("inval")],
+              ["sendNow views not an array", sn(h, 4, { length: 1, 0: buf }, LOOP4, rx.port, 0), E("fault")],
+              ["sendNow views a typed array", sn(h, 4, buf, LOOP4, rx.port, 0), E("fault")],
+              ["sendNow view a number", sn(h, 4, [1], LOOP4, rx.port, 0), E("fault")],
+              ["sendNow view a DataView", sn(h, 4, [new DataView(new ArrayBuffer(4))], LOOP4, rx.port, 0), E("fault")],
+              ["sendNow a hole in views", sn(h, 4, holey, LOOP4, rx.port, 0), E("fault")],
+              ["sendNow a proxy of an array", sn(h, 4, new Proxy([buf], {}), LOOP4, rx.port, 0), E("fault")],
+              ["sendNow 1025 views", sn(h, 4, new Array(1025).fill(buf), LOOP4, rx.port, 0), E("inval")],
+              ["sendNow 70000 bytes", sn(h, 4, [Buffer.alloc(70000)], LOOP4, rx.port, 0), -WSAEMSGSIZE],
+              ["writable nothing", () => call("writable"), E("inval")],
+              ["writable handle 'x'", () => call("writable", "x"), E("inval")],
+              ["writable handle 1.5", () => call("writable", 1.5), E("inval")],
+              ["writable never opened", () => call("writable", NEVER_OPENED), E("notsock")],
+            ]),
+          ).toEqual([]);
+          // Positive controls: sent during the call, in either skip mode (never -WSA_IO_PENDING,
+          // nothing through onComplete); a socket with room is writable.
+          const before = completions.size;
+          expect(call("sendNow", h, 4, [Buffer.from("s1")], LOOP4, rx.port, 0)).toBe(2);
+          expect(call("sendNow", h, 4, [Buffer.from("s"), detached(), Buffer.from("2x")], LOOP4, rx.port, 0)).toBe(3);
+          expect(call("writable", h)).toBe(1);
+          await rx.waitFor(2);
+          expect(rx.got.map((d) => d.msg.toString()).sort()).toEqual(["s1", "s2x"]);
+          await sleep(50);
+          expect(completions.size, "no completion for a send answered during its call").toBe(before);
+          // A closed socket: WSAENOTSOCK, for both.
+          const s = b.open(4);
+          expect(b.close(s)).toBe(0);
+          expect([call("sendNow", s, 4, [buf], LOOP4, rx.port, 0), call("writable", s)]).toEqual([E("notsock"), E("notsock")]);
         },
       );
 

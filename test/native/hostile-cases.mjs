@@ -63,6 +63,8 @@ const WINDOWS_FUNCTIONS = [
   "cancelReceive",
   "recv",
   "pending",
+  "sendNow",
+  "writable",
 ];
 
 /** Every function the POSIX binding exports, and what this file calls it with. */
@@ -477,6 +479,21 @@ function signatures(b, ctx) {
     },
     // FIONREAD on rx.
     pending: { params: [["handle", () => ctx.rx]], valid: nonNeg },
+    // A non-blocking socket's send (a non-overlapped WSASendTo): answered during the call,
+    // whatever the skip mode: 8 bytes, never -WSA_IO_PENDING.
+    sendNow: {
+      params: [
+        ["handle", () => ctx.h],
+        ["family", () => 4],
+        ["views", small],
+        ["address", () => LOOPBACK],
+        ["int", () => ctx.rxPort],
+        ["int", () => 0],
+      ],
+      valid: equals(8),
+    },
+    // select with a zero timeout: h, on plain loopback, has room.
+    writable: { params: [["handle", () => ctx.h]], valid: equals(1) },
     recv: {
       params: [
         ["handle", () => ctx.rx],
@@ -601,6 +618,8 @@ export function specificCases(b, ctx, { scale = 1 } = {}) {
     recvOverlapped: (h) => [h, 4, [new Uint8Array(64)], 0, nextId(), new Uint8Array(24)],
     setConnReset: (h) => [h, 1],
     pending: (h) => [h],
+    sendNow: (h) => [h, 4, v8(), ...dest(), 0],
+    writable: (h) => [h],
   };
   for (const [fn, call] of Object.entries(handleCalls)) {
     add(fn, "a closed handle", () => call(closedHandle(b)), fn === "watch" ? neg() : neg(EBADF));
@@ -1128,6 +1147,38 @@ function windowsCases(b, ctx, badViews, refusedViews) {
   add("setConnReset", "on = 2", () => [ctx.h, 2], neg(EINVAL));
   add("setConnReset", "on = true (a boolean)", () => [ctx.h, true], neg(EINVAL));
   add("setConnReset", "no arguments", () => [], neg(EINVAL));
+
+  // sendNow: send's checks without the id, and every datagram answered during the call
+  // (a non-overlapped WSASendTo: never -WSA_IO_PENDING, in either skip mode).
+  const dest = () => [LOOPBACK, ctx.rxPort];
+  const v8 = () => [new Uint8Array(8)];
+  for (const [label, views, [, , recvX]] of badViews) {
+    const sum = () => views().reduce((n, v) => n + v.byteLength, 0);
+    const expect = refusedViews.has(recvX)
+      ? recvX
+      : label === "a 70000-byte datagram"
+        ? neg(WSA.WSAEMSGSIZE)
+        : label === "no views"
+          ? { what: "0 or -WSAEINVAL (Winsock's answer to zero WSABUFs)", test: (r) => r === 0 || r === -EINVAL }
+          : { what: `${sum()} (sent during the call)`, test: (r) => r === sum() };
+    add("sendNow", `views: ${label}`, () => [ctx.h, 4, views(), ...dest(), 0], expect);
+  }
+  add("sendNow", "IPv6 family with a 4-byte address", () => [ctx.h, 6, v8(), ...dest(), 0], neg(EFAULT));
+  add("sendNow", "port 65536", () => [ctx.h, 4, v8(), LOOPBACK, 65536, 0], neg(EINVAL));
+  add("sendNow", "flags 2**32", () => [ctx.h, 4, v8(), ...dest(), 2 ** 32], neg(EINVAL));
+  add("sendNow", "a detached address", () => [ctx.h, 4, v8(), detached(4), ctx.rxPort, 0], neg(EFAULT));
+  add("sendNow", "an unbound socket (bound implicitly, as sendto does)", () => [ctx.unbound, 4, v8(), ...dest(), 0], equals(8));
+  add("sendNow", "no arguments", () => [], neg(EINVAL));
+  add("sendNow", "an id after the flags (ignored)", () => [ctx.h, 4, v8(), ...dest(), 0, "x"], equals(8));
+
+  // writable: select with a zero timeout.
+  add("writable", "an unbound socket (0 or 1, never an error)", () => [ctx.unbound], {
+    what: "0 or 1",
+    test: (r) => r === 0 || r === 1,
+  });
+  add("writable", "handle -1", () => [-1], neg(EINVAL));
+  add("writable", "handle 1.5", () => [1.5], neg(EINVAL));
+  add("writable", "no arguments", () => [], neg(EINVAL));
 
   // pending: FIONREAD.
   add("pending", "the idle socket (nothing waits)", () => [ctx.idle], isZero);

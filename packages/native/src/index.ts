@@ -46,6 +46,7 @@ import {
   WSAENETRESET,
   WSAENOTSOCK,
   WSAEOPNOTSUPP,
+  WSAEWOULDBLOCK,
   wsaFromOsError,
 } from "@wsasendto/core";
 
@@ -164,6 +165,21 @@ export interface NativeBinding {
   recv?(handle: number, family: IPFamily, views: readonly Uint8Array[], peek: boolean, out: Uint8Array): number;
   /** Windows: FIONREAD, the bytes of every datagram waiting; or -WSA code. */
   pending?(handle: number): number;
+  /**
+   * Windows: a non-blocking socket's send, answered during the call (a non-overlapped
+   * WSASendTo on the addon's FIONBIO socket; nothing completes later): the bytes sent, or
+   * -WSA code (-WSAEWOULDBLOCK: no room now, nothing sent).
+   */
+  sendNow?(
+    handle: number,
+    family: IPFamily,
+    views: readonly Uint8Array[],
+    address: Uint8Array,
+    port: number,
+    flags: number,
+  ): number;
+  /** Windows: 1 when a send would be taken now (select with a zero timeout), 0 if not, or -WSA code. */
+  writable?(handle: number): number;
   /** POSIX: datagrams the kernel dropped for a full receive buffer (Linux), or -errno. */
   drops?(handle: number): number;
   /**
@@ -553,7 +569,9 @@ class NativeSocket implements BackendSocket {
     completion: Completion,
     now = false,
   ): SendOutcome {
-    if (this.#b.errors === "win32") return this.#sendOverlapped(views, to, flags, completion);
+    if (this.#b.errors === "win32") {
+      return now && this.#b.sendNow ? this.#sendNowWin(views, to, flags) : this.#sendOverlapped(views, to, flags, completion);
+    }
     if (now && this.#waiting.length > 0 && !this.#full) this.#sendWaiting();
     if (this.#waiting.length === 0 && (now || !this.#runOpen)) {
       if (this.#coalesce !== 0 && !this.#runOpen) {
@@ -765,6 +783,23 @@ class NativeSocket implements BackendSocket {
     return SEND_PENDING;
   }
 
+  /**
+   * Windows: a non-blocking socket's send, answered during the call: taken, failed, or
+   * refused with WSAEWOULDBLOCK (nothing sent). An overlapped send would pend inside
+   * Winsock instead and could not be withdrawn. After a refusal the socket is not writable
+   * until the addon's probe says a send would be taken ({@link NativeSocket.writable}).
+   */
+  #sendNowWin(views: readonly Uint8Array[], to: Endpoint, flags: number): SendOutcome {
+    const b = this.#b;
+    const n = (b.sendNow as NonNullable<NativeBinding["sendNow"]>)(this.#h, this.#family, views, bytesOf(to), to.port, flags);
+    if (n >= 0) {
+      this.#full = false;
+      return completedNow(n);
+    }
+    if (-n === WSAEWOULDBLOCK) this.#full = true;
+    return failedNow(-n);
+  }
+
   /** Watches the socket for what waits: receives (readable), sends (writable), or nothing. */
   #watch(): void {
     const b = this.#b;
@@ -845,9 +880,15 @@ class NativeSocket implements BackendSocket {
   }
 
   writable(): boolean {
-    // Windows: never a send waiting here (they pend inside Winsock), so always writable.
+    // Windows: never a send waiting here (they pend inside Winsock). Writable unless a
+    // non-blocking send was refused (WSAEWOULDBLOCK); then until the addon's probe (select
+    // with a zero timeout, asked here and on each turn of the readiness poll) says a send
+    // would be taken again.
     // POSIX: sends coalesced in this run are on their way; only a full buffer says no.
-    return !this.#closed && !this.#full;
+    if (this.#closed) return false;
+    const b = this.#b;
+    if (this.#full && b.errors === "win32" && b.writable && b.writable(this.#h) > 0) this.#full = false;
+    return !this.#full;
   }
 
   watchReadiness(interest: number, onChange: () => void): () => void {

@@ -566,6 +566,40 @@ static napi_value js_send_win(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * sendNow(handle, family, views, addrBytes, port, flags) -> bytes | -err: a non-blocking
+ * socket's send, answered during the call (a non-overlapped WSASendTo on the FIONBIO
+ * socket: no packet follows); -WSAEWOULDBLOCK when Winsock has no room now (nothing sent).
+ * Checks as send does, without the id. The views are read once, as send reads them.
+ */
+static napi_value js_send_now_win(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  ws_endpoint to;
+  double flags;
+  if (!get_handle(env, argv[0], &h) || !get_int(env, argv[5], 0, 4294967295.0, &flags)) return fail(env, WS_ERR_INVAL);
+  int err = get_endpoint(env, argv[1], argv[3], argv[4], &to);
+  if (err) return fail(env, err);
+  win_views v;
+  err = win_views_read(env, argv[2], &v);
+  size_t sent = 0;
+  if (!err) err = ws_send(h, v.bufs, v.n, &to, (int)flags, &sent);
+  win_views_free(&v);
+  return err ? fail(env, err) : num(env, (double)sent);
+}
+
+/* writable(handle) -> 1 | 0 | -err: whether a send would be taken now (select, zero timeout). */
+static napi_value js_writable_win(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  ws_handle h;
+  if (!get_handle(env, argv[0], &h)) return fail(env, WS_ERR_INVAL);
+  int writable = 0;
+  int err = ws_writable(h, &writable);
+  return err ? fail(env, err) : num(env, writable);
+}
+
+/*
  * recvOverlapped(handle, family, views, flags, id, out24) -> bytes | -WSA_IO_PENDING | -err.
  * One overlapped WSARecvFrom straight into the views (no copy); flags MSG_PEEK passes
  * through. bytes >= 0: completed at once, out24 filled (truncated with WSAEMSGSIZE and
@@ -1348,6 +1382,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"cancelReceive", NULL, js_cancel_receive, NULL, NULL, NULL, napi_enumerable, NULL},
     {"recv", NULL, js_recv_now_win, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pending", NULL, js_pending_win, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sendNow", NULL, js_send_now_win, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"writable", NULL, js_writable_win, NULL, NULL, NULL, napi_enumerable, NULL},
 #endif
 #ifndef _WIN32
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -171,8 +171,9 @@ int ws_is_retryable(int err);
  * Windows: overlapped sends, completed through the process's I/O completion port
  * (win.c). ws_platform_init starts the port and its service thread (reference counted:
  * once per Node environment); ws_platform_release, from the environment's cleanup hook,
- * stops them with the last environment. ws_send is not used on Windows: js_send calls
- * ws_send_overlapped instead.
+ * stops them with the last environment. js_send calls ws_send_overlapped; ws_send (a
+ * non-overlapped WSASendTo on the non-blocking socket) serves a non-blocking socket's
+ * send, answered during the call (js_send_now_win).
  */
 void ws_platform_release(void);
 
@@ -249,6 +250,9 @@ void ws_op_cancel(ws_op* op);
  * WSAEWOULDBLOCK when nothing waits.
  */
 int ws_recv_now(ws_handle h, int family, ws_buf* bufs, uint32_t count, int peek, ws_recv_result* out);
+/* Whether a send would be taken now: select() with the socket in writefds and a zero
+   timeout (*writable 1 or 0). 0 or a WSA code. */
+int ws_writable(ws_handle h, int* writable);
 /* FIONREAD: the bytes of every datagram waiting (Windows counts them all). 0 or a WSA code. */
 int ws_pending(ws_handle h, uint32_t* bytes);
 /* SIO_UDP_CONNRESET (on by default): whether an ICMP port-unreachable for an earlier send

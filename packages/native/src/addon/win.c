@@ -437,6 +437,39 @@ int ws_send_overlapped(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpo
   return err;
 }
 
+/* A non-blocking socket's send: a non-overlapped WSASendTo on the FIONBIO socket, answered
+   during the call (no packet follows, as for ws_recv_now). WSAEWOULDBLOCK when Winsock has
+   no room for the datagram now: nothing was sent. */
+int ws_send(ws_handle h, ws_buf* bufs, uint32_t count, const ws_endpoint* to, int flags, size_t* sent) {
+  SOCKET s = (SOCKET)h;
+  int skip = 0;
+  /* Only the addon's sockets: they alone are known to be non-blocking. */
+  if (!sockets_find(s, &skip)) return WSAENOTSOCK;
+  struct sockaddr_storage ss;
+  int tolen = ws_sockaddr_of(to, &ss);
+  DWORD n = 0;
+  *sent = 0;
+  if (WSASendTo(s, bufs, (DWORD)count, &n, (DWORD)flags, (const struct sockaddr*)&ss, tolen, NULL, NULL) != 0)
+    return WSAGetLastError();
+  *sent = n;
+  return 0;
+}
+
+int ws_writable(ws_handle h, int* writable) {
+  SOCKET s = (SOCKET)h;
+  int skip = 0;
+  *writable = 0;
+  if (!sockets_find(s, &skip)) return WSAENOTSOCK;
+  fd_set w;
+  FD_ZERO(&w);
+  FD_SET(s, &w);
+  struct timeval zero = {0, 0};
+  int rc = select(0, NULL, &w, NULL, &zero);
+  if (rc == SOCKET_ERROR) return WSAGetLastError();
+  *writable = rc > 0 && FD_ISSET(s, &w) ? 1 : 0;
+  return 0;
+}
+
 void ws_recv_result_of(const ws_op* op, int family, ws_recv_result* out) {
   memset(out, 0, sizeof(*out));
   out->status = op->status;
