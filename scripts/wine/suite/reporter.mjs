@@ -2,10 +2,23 @@
 // with its full name (file > suites > test) and error, what the failing files printed,
 // and a closing line in the form the other lanes use:
 //   N passed, N failed (N skipped, N todo; N files, N s)
-// where "failed" includes cancelled tests (a timeout, or a file whose process died).
+// where "failed" includes cancelled tests (a timeout, or a file whose process died), then
+// the same counts by backend (backendOf: the first backend its suites' names name).
 import { inspect } from "node:util";
 
 const SUMMARY = /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ([\d.]+)$/;
+
+/** The backend a test belongs to: the first of "dgram" and "native" its full name names, else "neither". */
+export function backendOf(fullName) {
+  const match = /\b(dgram|native)\b/.exec(fullName);
+  return match ? match[1] : "neither";
+}
+
+/** "by backend: dgram 1 passed, 0 failed, 0 skipped; ..." from { backend: { pass, fail, skip } }. */
+export function byBackendLine(tally) {
+  const parts = Object.entries(tally).map(([b, t]) => `${b} ${t.pass} passed, ${t.fail} failed, ${t.skip} skipped`);
+  return `by backend: ${parts.join("; ")}\n`;
+}
 
 export default async function* reporter(source) {
   const counts = {};
@@ -13,6 +26,15 @@ export default async function* reporter(source) {
   const output = new Map(); // file -> what its process printed
   let files = 0;
   let tests = { pass: 0, fail: 0, skip: 0 }; // the current file's
+  const tally = {
+    dgram: { pass: 0, fail: 0, skip: 0 },
+    native: { pass: 0, fail: 0, skip: 0 },
+    neither: { pass: 0, fail: 0, skip: 0 },
+  };
+  const count = (data, outcome) => {
+    tests[outcome]++;
+    tally[backendOf([...names.slice(0, data.nesting), data.name].join(" > "))][outcome]++;
+  };
   for await (const event of source) {
     const data = event.data ?? {};
     switch (event.type) {
@@ -25,10 +47,10 @@ export default async function* reporter(source) {
         if (data.file) output.set(data.file, (output.get(data.file) ?? "") + data.message);
         break;
       case "test:pass":
-        if (data.details?.type !== "suite") tests[data.skip || data.todo ? "skip" : "pass"]++;
+        if (data.details?.type !== "suite") count(data, data.skip || data.todo ? "skip" : "pass");
         break;
       case "test:fail": {
-        if (data.details?.type !== "suite") tests.fail++;
+        if (data.details?.type !== "suite") count(data, "fail");
         const error = data.details?.error;
         // A suite fails because a test in it failed: that test was reported already.
         if (error?.failureType !== "subtestsFailed") {
@@ -54,14 +76,12 @@ export default async function* reporter(source) {
       case "test:diagnostic": {
         const match = data.nesting === 0 ? SUMMARY.exec(data.message) : null;
         if (match) counts[match[1]] = Number(match[2]);
-        // The last of the run's totals: say them now, since --test-force-exit may end the
-        // process before the stream of events ends.
-        if (match?.[1] === "duration_ms") yield summary(counts, files);
         break;
       }
     }
   }
-  if (counts.duration_ms === undefined) yield summary(counts, files);
+  yield summary(counts, files);
+  yield byBackendLine(tally);
 }
 
 function summary(counts, files) {
