@@ -103,6 +103,15 @@ export interface Deviations {
    * and be sent.
    */
   readonly abortWithdrawsSends: boolean;
+  /**
+   * A non-blocking socket's send is handed to the kernel during its call (a non-blocking
+   * sendmsg, or a non-overlapped WSASendTo, in either completion mode), so on plain
+   * loopback it is taken at once and never refused with WSAEWOULDBLOCK. False: the backend
+   * cannot send during the call (node:dgram calls back later); a non-blocking send is
+   * refused with WSAEWOULDBLOCK once the sends it has in flight fill its window, and
+   * FD_WRITE is re-enabled when room comes.
+   */
+  readonly nonBlockingSendAtCall: boolean;
 }
 
 /**
@@ -169,6 +178,7 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: true, wine: true },
       immediateReceive: { linux: true, darwin: true, win32: true, wine: true },
       abortWithdrawsSends: { linux: true, darwin: true, win32: true, wine: true },
+      nonBlockingSendAtCall: { linux: false, darwin: false, win32: false, wine: false },
     }),
   },
   // The addon sends with sendmsg during the call (immediate completion when the kernel
@@ -200,6 +210,7 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: false, wine: false },
       immediateReceive: { linux: true, darwin: true, win32: SKIP_ON_SUCCESS, wine: SKIP_ON_SUCCESS },
       abortWithdrawsSends: { linux: true, darwin: true, win32: false, wine: false },
+      nonBlockingSendAtCall: { linux: true, darwin: true, win32: true, wine: true },
     }),
   },
 ];

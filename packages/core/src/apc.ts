@@ -4,10 +4,14 @@
  * its own queue, as each Windows thread has its own.
  *
  * Routines run only inside an alertable wait (`SleepEx(ms, true)`, an alertable
- * `WSAWaitForMultipleEvents`), never inside the call that queued them (a wait that is
- * already pending is woken from a microtask, after the current call has returned), and
- * never nested: a wait begun by a routine does not run routines until the running
- * ones have returned.
+ * `WSAWaitForMultipleEvents`), never inside the call that queued them, and never nested:
+ * a wait begun by a routine does not run routines until the running ones have returned.
+ * A wait that is already pending is woken once the current turn of Node's loop has
+ * delivered its I/O (setImmediate), and then runs every routine queued by then: the native
+ * addon on Windows hands over a turn's completions one callback each, with the microtasks
+ * drained between them, so a wake from a microtask would end the wait after the first
+ * routine and leave the rest, one more wait each (a loop that polls with
+ * `SleepEx(0, true)` between bursts then fell behind its own sends).
  */
 import { INFINITE, WAIT_IO_COMPLETION } from "./constants.js";
 import { isU32 } from "./inet.js";
@@ -33,9 +37,6 @@ let draining = false;
 let wakeScheduled = false;
 /** Pending alertable waits, oldest first (an array: one is added and removed per wait). */
 const alertableWaiters: AlertableWaiter[] = [];
-// A microtask without queueMicrotask's cost (Node makes an AsyncResource and a bound
-// function for each): the same turn of the microtask queue.
-const resolved = Promise.resolve();
 
 /** Queues a routine to run in this thread's next alertable wait. */
 export function queueApc(apc: Apc): void {
@@ -92,7 +93,8 @@ export function removeAlertableWaiter(waiter: AlertableWaiter): void {
 function scheduleWake(): void {
   if (wakeScheduled || alertableWaiters.length === 0) return;
   wakeScheduled = true;
-  resolved.then(wake);
+  // After this turn's I/O callbacks (the whole batch of completions), not in a microtask.
+  setImmediate(wake);
 }
 
 function wake(): void {
