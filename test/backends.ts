@@ -96,13 +96,15 @@ export interface Deviations {
    */
   readonly immediateReceive: boolean;
   /**
-   * An AbortSignal withdraws a send still waiting for room (it rejects
-   * WSA_OPERATION_ABORTED and is never sent). False (native on Windows): every send is with
-   * Winsock from its call (an overlapped WSASendTo that pends inside Winsock), so nothing
-   * waits in the backend to withdraw; a signal aborting later leaves the send to complete,
-   * and be sent.
+   * A send that does not complete during its call can wait in the backend (for room, or
+   * coalesced, or beyond dgram's 64 in flight), where an AbortSignal, closesocket or
+   * SIO_FLUSH withdraws it (WSA_OPERATION_ABORTED, never sent, or WSAEINTR for a blocking
+   * one) and a buffer detached meanwhile fails it with WSAEFAULT. False (native on
+   * Windows): every send is with Winsock from its call (an overlapped WSASendTo that pends
+   * inside Winsock, or whose completion comes through the port), so nothing waits in the
+   * backend: such a send completes with its real outcome.
    */
-  readonly abortWithdrawsSends: boolean;
+  readonly sendsWaitInBackend: boolean;
   /**
    * A non-blocking socket's send is handed to the kernel during its call (a non-blocking
    * sendmsg, or a non-overlapped WSASendTo, in either completion mode), so on plain
@@ -177,7 +179,7 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: false },
       detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: true, wine: true },
       immediateReceive: { linux: true, darwin: true, win32: true, wine: true },
-      abortWithdrawsSends: { linux: true, darwin: true, win32: true, wine: true },
+      sendsWaitInBackend: { linux: true, darwin: true, win32: true, wine: true },
       nonBlockingSendAtCall: { linux: false, darwin: false, win32: false, wine: false },
     }),
   },
@@ -209,7 +211,7 @@ export const BACKENDS: readonly BackendUnderTest[] = [
       pendingSendsDelivered: { linux: true, darwin: true, win32: true, wine: true },
       detachedReceiveKeepsDatagram: { linux: true, darwin: true, win32: false, wine: false },
       immediateReceive: { linux: true, darwin: true, win32: SKIP_ON_SUCCESS, wine: SKIP_ON_SUCCESS },
-      abortWithdrawsSends: { linux: true, darwin: true, win32: false, wine: false },
+      sendsWaitInBackend: { linux: true, darwin: true, win32: false, wine: false },
       nonBlockingSendAtCall: { linux: true, darwin: true, win32: true, wine: true },
     }),
   },

@@ -119,7 +119,8 @@ describe.each(BACKENDS)("AbortSignal on $name", (backend) => {
     expect(outcomes.filter((o) => o !== 1 && o !== -1).length).toBe(0);
     const aborted = outcomes.filter((o) => o === -1).length;
     // dgram keeps sends beyond 64 in flight in its backlog: nearly all are withdrawn.
-    if (!completesDuringCall(backend)) expect(aborted).toBeGreaterThan(MANY - 100);
+    // (Native on Windows: every send is with Winsock from its call; none waits here.)
+    if (!completesDuringCall(backend) && backend.deviations.sendsWaitInBackend) expect(aborted).toBeGreaterThan(MANY - 100);
     await rx.settle(50);
     expect(rx.got.length).toBeLessThanOrEqual(MANY - aborted);
   });

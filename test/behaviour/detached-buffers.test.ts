@@ -61,7 +61,9 @@ describe.each(BACKENDS)("buffers detached or shrunk after the call on $name", (b
       await rx.settle(100);
       expect(rx.got.every((d) => d.msg.length === 16)).toBe(true);
       expect(rx.got.length).toBe(sent.length);
-      if (!completesDuringCall(backend)) expect(sent.length).toBeLessThan(N);
+      // Sends waiting in the backend meet the detached buffer (native on Windows: Winsock
+      // took each at its call).
+      if (!completesDuringCall(backend) && backend.deviations.sendsWaitInBackend) expect(sent.length).toBeLessThan(N);
     },
   );
 
