@@ -30,7 +30,7 @@ const FIXTURES = join(ROOT, "test", "netns", "fixtures");
 /**
  * On the Wine lane node.exe cannot make a Linux namespace (`ip netns`), so the namespace
  * comes the other way round: scripts/wine/netns.sh starts the whole run inside one of its
- * own whose lo has this file's tbf (WSASENDTO_WINE_TBF, set by scripts/wine/test.sh), and
+ * own whose lo is throttled to this file's rate (WSASENDTO_WINE_HTB, set by scripts/wine/test.sh), and
  * says so with WSASENDTO_WINE_NETNS=1. The fixtures then run right here, in Windows'
  * node.exe, on that throttled loopback. The Wine lane's runs on plain loopback cannot run
  * them, and say why in every title.
@@ -55,7 +55,7 @@ if (NO_NETNS) console.warn(`${SKIP_REASON}.`);
  * default send buffer can hold, so the socket's buffer fills (EAGAIN) before the qdisc
  * would drop anything.
  */
-const TBF = ["rate", "4mbit", "burst", "32kbit", "limit", "400000"]; // scripts/wine/test.sh: the same
+const TBF = ["rate", "4mbit", "burst", "32kbit", "limit", "400000"]; // scripts/wine/test.sh: the same rate (HTB)
 const NS_PREFIX = "wsasendto-test-";
 
 const SIZE = 1200;
