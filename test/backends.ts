@@ -121,7 +121,7 @@ export interface Deviations {
  * scripts/wine/run.sh, sets WSASENDTO_WINE=1): Windows code paths over Wine's Winsock,
  * which differs from Windows' in places. Those places are Wine's, not the library's:
  * each "wine" entry below that differs from "win32" names the Wine behaviour and where
- * Windows' behaviour is shown (scripts/wine/README.md has the table with sources).
+ * Windows' behaviour is shown (README.md, "Windows, tested on Linux under Wine", has the table with sources).
  */
 export type Lane = "linux" | "darwin" | "win32" | "wine";
 export const LANE: Lane =
